@@ -1,0 +1,40 @@
+/*
+ * cli.h - shared helpers of the eakte command-line front end.  The CLI
+ * includes only the public header of libeakte.
+ */
+#ifndef EAKTE_CLI_H
+#define EAKTE_CLI_H
+
+#include <stdio.h>
+#include <eakte/eakte.h>
+
+#include "exitcodes.h"
+
+typedef struct {
+	const char *archive;   /* --archive or EAKTE_ARCHIVE, may be NULL */
+	const char *prog;
+} cli_ctx;
+
+/* Print "eakte VERB: <library error>" and return the exit code for err. */
+int cli_fail(const char *verb, int err);
+
+/* Print a usage error and return EXIT_USAGE. */
+int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Open the archive from ctx; prints the error and returns an exit code != 0 on failure. */
+int cli_open(eakte_archive **out, const cli_ctx *ctx, const char *verb, unsigned int flags);
+
+/* Read a whole small file ("-" is stdin) of at most max bytes. */
+int cli_read_file(char **out, size_t *len, const char *path, size_t max, const char *verb);
+
+int cmd_init(const cli_ctx *ctx, int argc, char **argv);
+int cmd_file(const cli_ctx *ctx, int argc, char **argv);
+int cmd_show(const cli_ctx *ctx, int argc, char **argv);
+int cmd_get(const cli_ctx *ctx, int argc, char **argv);
+int cmd_log(const cli_ctx *ctx, int argc, char **argv);
+int cmd_checkpoint(const cli_ctx *ctx, int argc, char **argv);
+int cmd_proof(const cli_ctx *ctx, int argc, char **argv);
+int cmd_verify_proof(const cli_ctx *ctx, int argc, char **argv);
+int cmd_verify(const cli_ctx *ctx, int argc, char **argv);
+
+#endif

@@ -1,0 +1,43 @@
+#!/bin/sh
+# demo.sh - install the dependencies, build eakte, and run the main job on a
+# demo archive: init, file the sample documents, show, get, verify.
+set -eu
+cd "$(dirname "$0")"
+./install-deps.sh
+[ -d build ] || meson setup build >/dev/null
+meson compile -C build >/dev/null
+
+EAKTE=./build/cli/eakte
+ARCHIVE=${1:-./demo-archive}
+rm -rf "$ARCHIVE"
+
+echo "== eakte init $ARCHIVE"
+$EAKTE init "$ARCHIVE" --origin demo.musterstadt.de/eakte
+export EAKTE_ARCHIVE="$ARCHIVE"
+
+echo "== eakte file docs/samples/* --akte 32.10.02-2026/0007"
+ids=$($EAKTE file docs/samples/* --akte 32.10.02-2026/0007 --meta absender=Bürgerbüro)
+echo "$ids"
+first=$(echo "$ids" | head -n 1)
+
+echo "== eakte show $first"
+$EAKTE show "$first"
+
+echo "== eakte get $first | sha256sum"
+$EAKTE get "$first" | sha256sum
+
+echo "== eakte log"
+$EAKTE log
+
+echo "== eakte checkpoint"
+$EAKTE checkpoint
+
+echo "== eakte proof $first | eakte verify-proof --key-file $ARCHIVE/keys/note.vkey"
+$EAKTE proof "$first" | $EAKTE verify-proof --key-file "$ARCHIVE/keys/note.vkey"
+
+echo "== eakte verify"
+$EAKTE verify
+
+echo "== git verify-commit (stock git, the archive's allowed_signers)"
+git -C "$ARCHIVE/store.git" -c gpg.format=ssh -c gpg.ssh.allowedSignersFile=../keys/allowed_signers \
+  verify-commit journal

@@ -1,0 +1,414 @@
+/*
+ * archive.c - creating and opening an archive.
+ *
+ * Open order: directory -> lock (writers) -> store.git -> state -> key
+ * -> catch-up of anything a crash left unfinished (writers).
+ */
+#include "archive.h"
+#include "cjson.h"
+#include "encode.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "note.h"
+#include "sshsig.h"
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+#include <git2/sys/mempack.h>
+#include <openssl/rand.h>
+
+#ifndef EAKTE_VERSION
+#define EAKTE_VERSION "0.0.0"
+#endif
+
+static pthread_once_t git_once = PTHREAD_ONCE_INIT;
+static int git_init_rc;
+
+const char *eakte_version(void)
+{
+	return EAKTE_VERSION;
+}
+
+void eakte_free(void *ptr)
+{
+	free(ptr);
+}
+
+static void git_init_once(void)
+{
+	if (git_libgit2_init() < 0 ||
+	    git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0 ||
+	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1) < 0 ||
+	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1) < 0 ||
+	    /* The archive's config is the only one that applies. */
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "") < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "") < 0 ||
+	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_SYSTEM, "") < 0)
+		git_init_rc = -1;
+}
+
+int eakte_archive__git_init(void)
+{
+	pthread_once(&git_once, git_init_once);
+	if (git_init_rc < 0)
+		return eakte_archive__git_error(EAKTE_EIO, "initialising libgit2");
+	return 0;
+}
+
+int eakte_archive__git_error(int code, const char *what)
+{
+	const git_error *e = git_error_last();
+
+	return eakte_error__set(code, "%s: %s", what, e && e->message ? e->message : "libgit2 error");
+}
+
+void eakte_archive__default_actor(char *out, size_t len)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	uid_t uid = geteuid();
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res != NULL)
+		snprintf(out, len, "unix:%lu:%s", (unsigned long)uid, res->pw_name);
+	else
+		snprintf(out, len, "unix:%lu", (unsigned long)uid);
+}
+
+void eakte_archive__now(char out[32], int64_t *epoch)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	*epoch = (int64_t)t;
+}
+
+const char *eakte_archive_origin(const eakte_archive *archive)
+{
+	return archive->origin;
+}
+
+uint64_t eakte_archive_size(const eakte_archive *archive)
+{
+	return archive->size;
+}
+
+void eakte_archive_free(eakte_archive *a)
+{
+	if (a == NULL)
+		return;
+	/* The mempack belongs to the odb once added; freeing the repo frees it. */
+	git_odb_free(a->odb);
+	git_repository_free(a->repo);
+	eakte_key__free(a->key);
+	if (a->objects_fd >= 0)
+		close(a->objects_fd);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+	if (a->dirfd >= 0)
+		close(a->dirfd);
+	free(a->leaves);
+	free(a->commits);
+	free(a->path);
+	free(a);
+}
+
+static int valid_origin(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 200)
+		return 0;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-' || c == '_' || c == '/' || c == ':'))
+			return 0;
+	}
+	return 1;
+}
+
+/* Open store.git and the directories; no state yet. */
+static int open_base(eakte_archive **out, const char *path, unsigned int flags)
+{
+	eakte_archive *a;
+	char store[4096];
+	int rc;
+
+	*out = NULL;
+	if ((rc = eakte_archive__git_init()) < 0)
+		return rc;
+	a = calloc(1, sizeof(*a));
+	if (a == NULL)
+		return eakte_error__oom("opening the archive");
+	a->dirfd = a->objects_fd = a->lock_fd = -1;
+	a->flags = flags;
+	eakte_archive__default_actor(a->actor, sizeof(a->actor));
+	a->path = strdup(path);
+	if (a->path == NULL) {
+		rc = eakte_error__oom("opening the archive");
+		goto fail;
+	}
+	a->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->dirfd < 0) {
+		rc = eakte_error__set_errno(eakte_error__from_errno(errno), errno,
+			"cannot open archive directory %s (create one with `eakte init %s`)", path, path);
+		goto fail;
+	}
+	if (flags & EAKTE_OPEN_WRITE) {
+		if ((rc = eakte_fs__lock(&a->lock_fd, a->dirfd, "lock")) < 0)
+			goto fail;
+	}
+	a->objects_fd = openat(a->dirfd, "store.git/objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (a->objects_fd < 0) {
+		rc = eakte_error__set(EAKTE_ENOTFOUND, "%s is not an eakte archive (no store.git/objects); create one with `eakte init`", path);
+		goto fail;
+	}
+	snprintf(store, sizeof(store), "%s/store.git", path);
+	if (git_repository_open_bare(&a->repo, store) < 0) {
+		rc = eakte_archive__git_error(EAKTE_ENOTFOUND, "opening store.git");
+		goto fail;
+	}
+	if (git_repository_odb(&a->odb, a->repo) < 0) {
+		rc = eakte_archive__git_error(EAKTE_EIO, "opening the object database");
+		goto fail;
+	}
+	if (flags & EAKTE_OPEN_WRITE) {
+		if (git_mempack_new(&a->mempack) < 0 || git_odb_add_backend(a->odb, a->mempack, 1000) < 0) {
+			rc = eakte_archive__git_error(EAKTE_EIO, "setting up the in-memory object writer");
+			goto fail;
+		}
+	}
+	*out = a;
+	return 0;
+fail:
+	eakte_archive_free(a);
+	return rc;
+}
+
+static int load_private_key(eakte_archive *a)
+{
+	uint8_t pub[EAKTE_ED25519_PUB_LEN];
+	int kfd, rc;
+
+	kfd = openat(a->dirfd, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (kfd < 0)
+		return eakte_error__set_errno(EAKTE_ENOTFOUND, errno, "cannot open %s/keys", a->path);
+	rc = eakte_key__load_private(&a->key, kfd, "signing.pem");
+	close(kfd);
+	if (rc < 0)
+		return eakte_error__wrap(rc, "%s/keys", a->path);
+	eakte_key__public_raw(a->key, pub);
+	if (a->has_state && memcmp(pub, a->pub, sizeof(pub)) != 0)
+		return eakte_error__set(EAKTE_ESIGNATURE,
+			"keys/signing.pem is not the archive's signing key (the genesis event names another key); "
+			"restore the original key or run `eakte verify`");
+	return 0;
+}
+
+int eakte_archive_open(eakte_archive **out, const char *path, unsigned int flags)
+{
+	eakte_archive *a;
+	int rc;
+
+	*out = NULL;
+	if (path == NULL)
+		return eakte_error__set(EAKTE_EINVALID, "no archive given (use --archive DIR or EAKTE_ARCHIVE)");
+	if ((rc = open_base(&a, path, flags)) < 0)
+		return rc;
+	if ((rc = eakte_state__load(a)) < 0) {
+		if (rc == EAKTE_ENOTFOUND)
+			rc = eakte_error__set(EAKTE_ECORRUPT, "%s has no archive state (refs/eakte/state); "
+				"it was not fully initialised or the state was removed", path);
+		goto fail;
+	}
+	if (flags & EAKTE_OPEN_WRITE) {
+		if ((rc = load_private_key(a)) < 0)
+			goto fail;
+		if ((rc = eakte_journal__catch_up(a)) < 0)
+			goto fail;
+	} else if ((rc = eakte_journal__catch_up_in_memory(a)) < 0) {
+		goto fail;
+	}
+	*out = a;
+	return 0;
+fail:
+	eakte_archive_free(a);
+	return rc;
+}
+
+static int write_key_files(int kfd, const eakte_key *key, const char *origin)
+{
+	uint8_t pub[EAKTE_ED25519_PUB_LEN];
+	char *pem = NULL, *line = NULL, *vkey = NULL, *signers = NULL;
+	int rc;
+
+	eakte_key__public_raw(key, pub);
+	if ((rc = eakte_key__save_private(key, kfd, "signing.pem")) < 0 ||
+	    (rc = eakte_key__public_pem(&pem, key)) < 0 ||
+	    (rc = eakte_fs__write_atomic(kfd, "signing.pub.pem", pem, strlen(pem), 0644)) < 0 ||
+	    (rc = eakte_sshsig__public_key_line(&line, pub)) < 0 ||
+	    (rc = eakte_note__verifier_key(&vkey, origin, pub)) < 0)
+		goto out;
+	if (asprintf(&signers, "%s namespaces=\"git\" %s\n", origin, line) < 0) {
+		signers = NULL;
+		rc = eakte_error__oom("writing allowed_signers");
+		goto out;
+	}
+	if ((rc = eakte_fs__write_atomic(kfd, "allowed_signers", signers, strlen(signers), 0644)) < 0)
+		goto out;
+	free(signers);
+	if (asprintf(&signers, "%s\n", vkey) < 0) {
+		signers = NULL;
+		rc = eakte_error__oom("writing note.vkey");
+		goto out;
+	}
+	rc = eakte_fs__write_atomic(kfd, "note.vkey", signers, strlen(signers), 0644);
+out:
+	free(pem);
+	free(line);
+	free(vkey);
+	free(signers);
+	return rc;
+}
+
+/* 1 if path is an empty directory, 0 if it has entries, <0 on error. */
+static int dir_is_empty(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int empty = 1;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	}
+	closedir(d);
+	return empty;
+}
+
+int eakte_archive_init(const char *path, const eakte_init_options *opts)
+{
+	eakte_init_options defaults = EAKTE_INIT_OPTIONS_INIT;
+	eakte_archive *a = NULL;
+	eakte_key *key = NULL;
+	git_repository *repo = NULL;
+	git_config *cfg = NULL;
+	eakte_txn *t = NULL;
+	json_t *ev = NULL, *k = NULL;
+	char origin[256], store[4096], pubb64[64], host[128] = "localhost";
+	uint8_t pub[EAKTE_ED25519_PUB_LEN], rnd[4];
+	int dfd = -1, kfd = -1, rc;
+
+	if (opts == NULL)
+		opts = &defaults;
+	if (opts->version != EAKTE_INIT_OPTIONS_VERSION)
+		return eakte_error__set(EAKTE_EVERSION, "eakte_init_options version %u is not supported", opts->version);
+	if (path == NULL || path[0] == '\0')
+		return eakte_error__set(EAKTE_EINVALID, "no directory given for the new archive");
+	if ((rc = eakte_archive__git_init()) < 0)
+		return rc;
+	if (opts->origin != NULL) {
+		if (!valid_origin(opts->origin))
+			return eakte_error__set(EAKTE_EINVALID,
+				"origin \"%s\" is not valid: use 1-200 characters of A-Z a-z 0-9 . - _ / :", opts->origin);
+		snprintf(origin, sizeof(origin), "%s", opts->origin);
+	} else {
+		char hex[9];
+		size_t i;
+		if (gethostname(host, sizeof(host)) != 0)
+			strcpy(host, "localhost");
+		host[sizeof(host) - 1] = '\0';
+		for (i = 0; host[i]; i++)
+			if (!valid_origin((char[]){ host[i], 0 }))
+				host[i] = '-';
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+			return eakte_error__set(EAKTE_EIO, "cannot get random bytes");
+		eakte_hex__encode(hex, rnd, sizeof(rnd));
+		snprintf(origin, sizeof(origin), "eakte/%s-%s", host, hex);
+	}
+	if (mkdir(path, 0750) != 0 && errno != EEXIST)
+		return eakte_error__set_errno(eakte_error__from_errno(errno), errno, "cannot create directory %s", path);
+	rc = dir_is_empty(path);
+	if (rc < 0)
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot read directory %s", path);
+	if (rc == 0)
+		return eakte_error__set(EAKTE_EEXISTS, "%s is not empty%s; init refuses to touch it", path,
+			dir_is_empty(path) == 0 ? " (an archive or other files are there)" : "");
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot open %s", path);
+	if (mkdirat(dfd, "keys", 0700) != 0 ||
+	    (kfd = openat(dfd, "keys", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot create %s/keys", path);
+		goto out;
+	}
+	if ((rc = eakte_key__generate(&key)) < 0 || (rc = write_key_files(kfd, key, origin)) < 0)
+		goto out;
+	snprintf(store, sizeof(store), "%s/store.git", path);
+	if (git_repository_init(&repo, store, 1) < 0 || git_repository_config(&cfg, repo) < 0 ||
+	    git_config_set_bool(cfg, "core.logAllRefUpdates", 0) < 0 ||
+	    git_config_set_int32(cfg, "gc.auto", 0) < 0 ||
+	    git_config_set_bool(cfg, "gc.autoDetach", 0) < 0 ||
+	    git_config_set_string(cfg, "gc.pruneExpire", "never") < 0 ||
+	    git_repository_set_head(repo, EAKTE_JOURNAL_REF) < 0) {
+		rc = eakte_archive__git_error(EAKTE_EIO, "creating store.git");
+		goto out;
+	}
+	git_config_free(cfg);
+	cfg = NULL;
+	git_repository_free(repo);
+	repo = NULL;
+	if ((rc = open_base(&a, path, EAKTE_OPEN_WRITE)) < 0)
+		goto out;
+	a->key = key;
+	key = NULL;
+	eakte_key__public_raw(a->key, a->pub);
+	snprintf(a->origin, sizeof(a->origin), "%s", origin);
+	if (opts->actor != NULL)
+		snprintf(a->actor, sizeof(a->actor), "%s", opts->actor);
+	eakte_key__public_raw(a->key, pub);
+	eakte_base64__encode_to(pubb64, pub, sizeof(pub));
+	ev = json_object();
+	k = json_object();
+	if (ev == NULL || k == NULL || json_object_set_new(ev, "action", json_string("genesis")) < 0 ||
+	    json_object_set_new(ev, "origin", json_string(origin)) < 0 ||
+	    json_object_set_new(k, "alg", json_string("ed25519")) < 0 ||
+	    json_object_set_new(k, "public", json_string(pubb64)) < 0 ||
+	    json_object_set(ev, "key", k) < 0) {
+		rc = eakte_error__oom("building the genesis event");
+		goto out;
+	}
+	if ((rc = eakte_txn__begin(&t, a)) < 0 || (rc = eakte_txn__append(t, ev, NULL)) < 0 ||
+	    (rc = eakte_txn__commit(t)) < 0)
+		goto out;
+out:
+	eakte_txn__free(t);
+	json_decref(ev);
+	json_decref(k);
+	eakte_archive_free(a);
+	git_config_free(cfg);
+	git_repository_free(repo);
+	eakte_key__free(key);
+	if (kfd >= 0)
+		close(kfd);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}

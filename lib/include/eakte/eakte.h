@@ -1,0 +1,320 @@
+/*
+ * eakte.h - public API of libeakte, the revisionssichere eAkte.
+ *
+ * libeakte files documents into an append-only archive, records every
+ * action in a signed, hash-chained journal and lets anyone verify the
+ * result.  The archive format is described in docs/format.md, the
+ * verification contract in docs/verification.md.
+ *
+ * Conventions (see docs/api.md):
+ *  - A fallible function returns int: 0 on success or a negative
+ *    EAKTE_E* code.  eakte_error_last() then describes what failed, on
+ *    what, and what to do.  The text is per thread and valid until the
+ *    next failing call on that thread.
+ *  - "T **out" parameters come first; on success the caller owns *out and
+ *    frees it with the matching _free function, on failure *out is NULL.
+ *    Every _free function accepts NULL.
+ *  - Strings returned as "const char *" are borrowed from the object they
+ *    were read from and live as long as it.
+ *  - Option structs carry a version field; initialise them with the
+ *    matching *_INIT macro so that later fields get defaults.
+ *  - The library never prints, never exits and never reads user
+ *    configuration.
+ *
+ * Thread safety: an eakte_archive handle may be used by one thread at a
+ * time.  Different handles may be used concurrently.
+ */
+#ifndef EAKTE_EAKTE_H
+#define EAKTE_EAKTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EAKTE_BUILDING_LIBRARY)
+#define EAKTE_EXTERN __attribute__((visibility("default")))
+#else
+#define EAKTE_EXTERN
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/** Error codes.  0 is success; every error is negative. */
+enum eakte_error_code {
+	EAKTE_OK = 0,
+	EAKTE_ENOTFOUND = -1,  /**< document, event, archive or file missing */
+	EAKTE_EEXISTS = -2,    /**< the thing to create already exists */
+	EAKTE_EINVALID = -3,   /**< bad argument or malformed input */
+	EAKTE_ELOCKED = -4,    /**< another writer holds the archive lock */
+	EAKTE_ECORRUPT = -5,   /**< stored data does not match its hash */
+	EAKTE_ESIGNATURE = -6, /**< a signature is missing or does not verify */
+	EAKTE_EPOLICY = -7,    /**< refused by policy (permissions, retention) */
+	EAKTE_EVERSION = -8,   /**< unsupported format version */
+	EAKTE_EIO = -9,        /**< operating-system or storage error */
+	EAKTE_ENOMEM = -10,    /**< out of memory */
+	EAKTE_EVERIFY = -11    /**< a verification found a bad event or object */
+};
+
+/** Text describing the last error on this thread ("" if none). */
+EAKTE_EXTERN const char *eakte_error_last(void);
+
+/** Short stable name of an error code, e.g. "not-found". */
+EAKTE_EXTERN const char *eakte_error_name(int code);
+
+/** Library version as "MAJOR.MINOR.PATCH". */
+EAKTE_EXTERN const char *eakte_version(void);
+
+/* ------------------------------------------------------------------ */
+/* Archive                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct eakte_archive eakte_archive;
+
+/** Length of a document id in characters (a UUIDv7, lowercase). */
+#define EAKTE_ID_LEN 36
+
+/** Options for eakte_archive_init(). */
+typedef struct {
+	unsigned int version;
+	/** Checkpoint origin (the log's name), e.g. "stadt-musterstadt.de/eakte".
+	 *  NULL: "eakte/<hostname>-<random>".  No spaces, no '+'. */
+	const char *origin;
+	/** The actor recorded in the genesis event; NULL: the calling Unix user. */
+	const char *actor;
+} eakte_init_options;
+#define EAKTE_INIT_OPTIONS_VERSION 1
+#define EAKTE_INIT_OPTIONS_INIT { EAKTE_INIT_OPTIONS_VERSION, NULL, NULL }
+
+/**
+ * Create a new archive in directory `path` (created if missing, must be
+ * empty if present): store.git, keys/ with a fresh Ed25519 key, the
+ * genesis event and the first checkpoint.
+ * Returns EAKTE_EEXISTS if an archive (or anything else) is already there.
+ */
+EAKTE_EXTERN int eakte_archive_init(const char *path, const eakte_init_options *opts);
+
+/** Open flags. */
+#define EAKTE_OPEN_READ 0u   /**< read only, no lock */
+#define EAKTE_OPEN_WRITE 1u  /**< take the single-writer lock (EAKTE_ELOCKED if held) */
+
+/**
+ * Open the archive in `path`.  With EAKTE_OPEN_WRITE the writer lock is
+ * taken and anything a crash left unfinished is completed (state tree,
+ * checkpoint).  The signing key is refused (EAKTE_EPOLICY) if group or
+ * others can read it.
+ */
+EAKTE_EXTERN int eakte_archive_open(eakte_archive **out, const char *path, unsigned int flags);
+
+/** Close the archive and release the lock.  Accepts NULL. */
+EAKTE_EXTERN void eakte_archive_free(eakte_archive *archive);
+
+/** The checkpoint origin of this archive (borrowed). */
+EAKTE_EXTERN const char *eakte_archive_origin(const eakte_archive *archive);
+
+/** Number of events in the journal (the next event gets this seq). */
+EAKTE_EXTERN uint64_t eakte_archive_size(const eakte_archive *archive);
+
+/* ------------------------------------------------------------------ */
+/* Filing                                                              */
+/* ------------------------------------------------------------------ */
+
+typedef struct eakte_batch eakte_batch;
+
+/** Descriptive data of one document to be filed. */
+typedef struct {
+	unsigned int version;
+	const char *akte;         /**< Aktenzeichen; required */
+	const char *title;        /**< NULL: the file name */
+	const char *filename;     /**< original name; NULL: basename of the path */
+	const char *const *meta;  /**< "KEY=VALUE" strings, meta_count of them */
+	size_t meta_count;
+	const char *actor;        /**< NULL: the calling Unix user */
+} eakte_file_options;
+#define EAKTE_FILE_OPTIONS_VERSION 1
+#define EAKTE_FILE_OPTIONS_INIT { EAKTE_FILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL }
+
+/** Limits on descriptive data (bytes). */
+#define EAKTE_MAX_TITLE 4096
+#define EAKTE_MAX_META_KEY 128
+#define EAKTE_MAX_META_VALUE 65536
+#define EAKTE_MAX_META_COUNT 256
+
+/** Start a batch of documents; they become one group commit.  The
+ *  archive must be open for writing. */
+EAKTE_EXTERN int eakte_batch_new(eakte_batch **out, eakte_archive *archive);
+
+/**
+ * Add the regular file at `path` to the batch.  Its content is streamed
+ * into the store at once (hashed, written and synced); the document is
+ * not part of the archive until eakte_batch_commit() succeeds.
+ * On success `id_out` (EAKTE_ID_LEN + 1 bytes) receives the document id.
+ */
+EAKTE_EXTERN int eakte_batch_add_path(eakte_batch *batch, const char *path,
+	const eakte_file_options *opts, char id_out[EAKTE_ID_LEN + 1]);
+
+/** Like eakte_batch_add_path() for an open descriptor of a regular file,
+ *  read from its current offset to its end.  The descriptor stays owned
+ *  by the caller. */
+EAKTE_EXTERN int eakte_batch_add_fd(eakte_batch *batch, int fd,
+	const eakte_file_options *opts, char id_out[EAKTE_ID_LEN + 1]);
+
+/** Number of documents added so far. */
+EAKTE_EXTERN size_t eakte_batch_count(const eakte_batch *batch);
+
+/**
+ * Make the batch durable: one signed journal commit per document, the
+ * journal ref moved once, a new signed checkpoint.  On success every
+ * document of the batch is filed; on failure none is.
+ */
+EAKTE_EXTERN int eakte_batch_commit(eakte_batch *batch);
+
+/** Free a batch; an uncommitted batch is discarded.  Accepts NULL. */
+EAKTE_EXTERN void eakte_batch_free(eakte_batch *batch);
+
+/* ------------------------------------------------------------------ */
+/* Documents                                                           */
+/* ------------------------------------------------------------------ */
+
+typedef struct eakte_doc eakte_doc;
+
+/** Look up document `id` (latest version).  EAKTE_ENOTFOUND if unknown. */
+EAKTE_EXTERN int eakte_doc_lookup(eakte_doc **out, eakte_archive *archive, const char *id);
+EAKTE_EXTERN void eakte_doc_free(eakte_doc *doc);
+
+EAKTE_EXTERN const char *eakte_doc_id(const eakte_doc *doc);
+EAKTE_EXTERN const char *eakte_doc_akte(const eakte_doc *doc);
+EAKTE_EXTERN const char *eakte_doc_title(const eakte_doc *doc);
+EAKTE_EXTERN const char *eakte_doc_filename(const eakte_doc *doc);
+EAKTE_EXTERN const char *eakte_doc_mime(const eakte_doc *doc);
+EAKTE_EXTERN const char *eakte_doc_sha256(const eakte_doc *doc);  /**< lowercase hex */
+EAKTE_EXTERN uint64_t eakte_doc_size(const eakte_doc *doc);
+EAKTE_EXTERN unsigned int eakte_doc_version(const eakte_doc *doc);
+EAKTE_EXTERN uint64_t eakte_doc_seq(const eakte_doc *doc);        /**< filing event */
+EAKTE_EXTERN const char *eakte_doc_filed_at(const eakte_doc *doc); /**< RFC 3339 UTC */
+EAKTE_EXTERN const char *eakte_doc_actor(const eakte_doc *doc);
+EAKTE_EXTERN size_t eakte_doc_meta_count(const eakte_doc *doc);
+/** KEY and VALUE of metadata entry `i` (sorted by key). */
+EAKTE_EXTERN int eakte_doc_meta(const eakte_doc *doc, size_t i, const char **key, const char **value);
+
+/** The document as JSON (schema/doc-v1.schema.json); caller frees with eakte_free(). */
+EAKTE_EXTERN int eakte_doc_to_json(char **out, const eakte_doc *doc);
+
+/**
+ * Write the content of `doc` to `fd`, re-checking its SHA-256 on the way.
+ * EAKTE_ECORRUPT if the stored bytes do not match (bytes already written
+ * to fd must then be discarded by the caller).
+ */
+EAKTE_EXTERN int eakte_doc_read_to_fd(eakte_archive *archive, const eakte_doc *doc, int fd);
+
+/** Free memory returned by libeakte as char * (accepts NULL). */
+EAKTE_EXTERN void eakte_free(void *ptr);
+
+/* ------------------------------------------------------------------ */
+/* Journal                                                             */
+/* ------------------------------------------------------------------ */
+
+/** One journal event as seen by eakte_journal_foreach(). */
+typedef struct {
+	uint64_t seq;
+	const char *json;        /**< canonical event bytes, NUL-terminated */
+	size_t json_len;
+	const char *action;      /**< e.g. "genesis", "file" */
+	const char *time;        /**< RFC 3339 UTC */
+	const char *actor;
+	const char *subject;     /**< document id or "" */
+	const char *leaf_hash;   /**< lowercase hex of SHA-256(0x00 || json) */
+	const char *commit;      /**< git commit id (hex) */
+} eakte_event;
+
+typedef int (*eakte_event_cb)(const eakte_event *event, void *payload);
+
+/** Call `cb` for every event from `from_seq` on, oldest first.  A non-zero
+ *  return from cb stops the walk and is returned. */
+EAKTE_EXTERN int eakte_journal_foreach(eakte_archive *archive, uint64_t from_seq,
+	eakte_event_cb cb, void *payload);
+
+/* ------------------------------------------------------------------ */
+/* Checkpoints and proofs                                              */
+/* ------------------------------------------------------------------ */
+
+/** The latest signed checkpoint (C2SP signed note); caller frees with eakte_free(). */
+EAKTE_EXTERN int eakte_checkpoint_latest(char **out, eakte_archive *archive);
+
+/** The public verifier key of the archive in C2SP note form
+ *  ("origin+keyid+base64"); caller frees with eakte_free(). */
+EAKTE_EXTERN int eakte_archive_verifier_key(char **out, eakte_archive *archive);
+
+/** The inclusion proof of event `seq` in the latest checkpoint, in the text
+ *  form of docs/verification.md; caller frees with eakte_free(). */
+EAKTE_EXTERN int eakte_proof_inclusion(char **out, eakte_archive *archive, uint64_t seq);
+
+/** Result of eakte_proof_verify(). */
+typedef struct {
+	uint64_t seq;            /**< the event's index */
+	uint64_t tree_size;      /**< size of the checkpoint */
+	char origin[256];        /**< checkpoint origin */
+	char key_id[9];          /**< signer key id, 8 hex digits */
+	char action[64];         /**< action of the proven event */
+	char subject[64];        /**< subject of the proven event */
+} eakte_proof_result;
+
+/**
+ * Verify an inclusion proof text against `verifier_key` (C2SP note form).
+ * Returns 0 if the event is included in the checkpoint and the checkpoint
+ * is signed by that key; EAKTE_EVERIFY or EAKTE_ESIGNATURE (with a message
+ * naming what did not match) otherwise; EAKTE_EINVALID if malformed.
+ */
+EAKTE_EXTERN int eakte_proof_verify(eakte_proof_result *result, const char *proof, size_t proof_len,
+	const char *verifier_key);
+
+/* ------------------------------------------------------------------ */
+/* Verification                                                        */
+/* ------------------------------------------------------------------ */
+
+/** Options for eakte_verify(). */
+typedef struct {
+	unsigned int version;
+	int quick;                  /**< skip re-hashing content objects */
+	const char *since;          /**< an older checkpoint text the journal must extend, or NULL */
+	size_t since_len;
+	/** Progress: called now and then with what is done and the total (events). */
+	void (*progress)(const char *phase, uint64_t done, uint64_t total, void *payload);
+	void *payload;
+} eakte_verify_options;
+#define EAKTE_VERIFY_OPTIONS_VERSION 1
+#define EAKTE_VERIFY_OPTIONS_INIT { EAKTE_VERIFY_OPTIONS_VERSION, 0, NULL, 0, NULL, NULL }
+
+typedef struct eakte_verify_report eakte_verify_report;
+
+/**
+ * Verify the archive: every event's canonical bytes, seq, prev and
+ * signature, the Merkle root against the signed checkpoint, every
+ * checkpoint signature, and (unless quick) the SHA-256 of every live
+ * content object.  Returns 0 when the verification ran (whether or not it
+ * passed: see eakte_verify_report_ok()), or an error when it could not run.
+ */
+EAKTE_EXTERN int eakte_verify(eakte_verify_report **out, eakte_archive *archive,
+	const eakte_verify_options *opts);
+EAKTE_EXTERN void eakte_verify_report_free(eakte_verify_report *report);
+
+/** 1 if every check passed. */
+EAKTE_EXTERN int eakte_verify_report_ok(const eakte_verify_report *report);
+/** The first failure: "event 17: prev expected=… actual=…" ("" if ok). */
+EAKTE_EXTERN const char *eakte_verify_report_failure(const eakte_verify_report *report);
+/** Counts of what was checked. */
+EAKTE_EXTERN uint64_t eakte_verify_report_events(const eakte_verify_report *report);
+EAKTE_EXTERN uint64_t eakte_verify_report_objects(const eakte_verify_report *report);
+EAKTE_EXTERN uint64_t eakte_verify_report_bytes(const eakte_verify_report *report);
+/** The report as JSON (schema/verify-v1.schema.json); caller frees with eakte_free(). */
+EAKTE_EXTERN int eakte_verify_report_to_json(char **out, const eakte_verify_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EAKTE_EAKTE_H */

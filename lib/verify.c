@@ -1,0 +1,570 @@
+/*
+ * verify.c - verification of the whole archive (docs/verification.md).
+ *
+ * Order of the checks, each stopping at the first failure, which is named:
+ *   1. journal: for each event k in order: commit shape (one parent, one
+ *      event.json), canonical bytes, seq == k, prev == leaf(k-1), the
+ *      genesis event at 0, the commit's SSHSIG signature by the genesis key;
+ *   2. keys/signing.pub.pem is the genesis key;
+ *   3. the latest checkpoint: signature, origin, size <= journal size, root
+ *      == MTH of the first `size` events;
+ *   4. --since: the old checkpoint's signature and an RFC 9162 consistency
+ *      proof from it to the journal;
+ *   5. state against journal: every document entry is the one its event
+ *      names, every filed document is present;
+ *   6. unless quick: every content and metadata object re-hashed (SHA-1
+ *      name and the SHA-256 recorded in the event).
+ * Nothing read from the state tree or caches is trusted: everything is
+ * checked against the signed journal.
+ */
+#include "archive.h"
+#include "cjson.h"
+#include "encode.h"
+#include "event.h"
+#include "fsutil.h"
+#include "journal.h"
+#include "note.h"
+#include "sshsig.h"
+#include "state.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+struct eakte_verify_report {
+	int ok;
+	char failure[2048];
+	char kind[16];
+	int64_t seq;                /* event named by the failure, or -1 */
+	uint64_t events, objects, bytes;
+	uint64_t checkpoint_size;
+	uint64_t uncovered;
+	uint64_t since_size;
+	int since;
+	char origin[256];
+};
+
+typedef struct {
+	char doc[EAKTE_ID_LEN + 1];
+	int64_t version;
+	uint64_t seq;
+	uint8_t content_oid[EAKTE_OID_LEN], content_sha[EAKTE_HASH_LEN];
+	uint8_t meta_oid[EAKTE_OID_LEN], meta_sha[EAKTE_HASH_LEN];
+	uint8_t event_oid[EAKTE_OID_LEN];
+	uint64_t size;
+	int seen;                   /* bit 1 content, 2 meta, 4 event */
+} filed;
+
+typedef struct {
+	eakte_archive *a;
+	eakte_verify_report *r;
+	const eakte_verify_options *opts;
+	eakte_hash *leaves;
+	uint64_t n;
+	filed *files;
+	size_t nfiles, capfiles;
+	uint8_t pub[EAKTE_ED25519_PUB_LEN];
+	char origin[256];
+	uint64_t state_size;
+} vctx;
+
+static int fail(vctx *v, const char *kind, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(vctx *v, const char *kind, int64_t seq, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!v->r->ok)
+		return 1;
+	v->r->ok = 0;
+	snprintf(v->r->kind, sizeof(v->r->kind), "%s", kind);
+	v->r->seq = seq;
+	va_start(ap, fmt);
+	vsnprintf(v->r->failure, sizeof(v->r->failure), fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+static void progress(vctx *v, const char *phase, uint64_t done, uint64_t total)
+{
+	if (v->opts->progress != NULL)
+		v->opts->progress(phase, done, total, v->opts->payload);
+}
+
+static int cmp_filed(const void *x, const void *y)
+{
+	const filed *a = x, *b = y;
+	int c = strcmp(a->doc, b->doc);
+
+	if (c != 0)
+		return c;
+	return a->version < b->version ? -1 : a->version > b->version;
+}
+
+static filed *find_filed(vctx *v, const char *doc, int64_t version)
+{
+	filed key;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.doc, sizeof(key.doc), "%s", doc);
+	key.version = version;
+	return bsearch(&key, v->files, v->nfiles, sizeof(filed), cmp_filed);
+}
+
+static int record_file(vctx *v, const eakte_ev *ev, const char *json, size_t len)
+{
+	eakte_ev_file f;
+	filed *x;
+	git_oid blob;
+	int rc;
+
+	if ((rc = eakte_event__file_refs(&f, ev)) < 0)
+		return fail(v, "event", (int64_t)ev->seq, "event %" PRIu64 ": %s", ev->seq, eakte_error_last());
+	if (v->nfiles == v->capfiles) {
+		size_t cap = v->capfiles ? v->capfiles * 2 : 1024;
+		filed *p = realloc(v->files, cap * sizeof(*p));
+		if (p == NULL)
+			return eakte_error__oom("verifying");
+		v->files = p;
+		v->capfiles = cap;
+	}
+	x = &v->files[v->nfiles++];
+	memset(x, 0, sizeof(*x));
+	snprintf(x->doc, sizeof(x->doc), "%s", f.doc);
+	x->version = f.version;
+	x->seq = ev->seq;
+	x->size = f.size;
+	memcpy(x->content_oid, f.content_oid, EAKTE_OID_LEN);
+	memcpy(x->content_sha, f.content_sha256, EAKTE_HASH_LEN);
+	memcpy(x->meta_oid, f.meta_oid, EAKTE_OID_LEN);
+	memcpy(x->meta_sha, f.meta_sha256, EAKTE_HASH_LEN);
+	if (git_odb_hash(&blob, json, len, GIT_OBJECT_BLOB) < 0)
+		return eakte_archive__git_error(EAKTE_EIO, "hashing an event");
+	memcpy(x->event_oid, blob.id, EAKTE_OID_LEN);
+	return 0;
+}
+
+static int check_genesis(vctx *v, const eakte_ev *ev)
+{
+	const json_t *key;
+	const char *alg, *pub, *origin;
+
+	if (strcmp(ev->action, "genesis") != 0)
+		return fail(v, "event", 0, "event 0: action expected=genesis actual=%s", ev->action);
+	if (eakte_cjson__get_object(&key, ev->root, "key") < 0 || eakte_cjson__get_string(&alg, key, "alg") < 0 ||
+	    eakte_cjson__get_string(&pub, key, "public") < 0 || eakte_cjson__get_string(&origin, ev->root, "origin") < 0 ||
+	    strcmp(alg, "ed25519") != 0 ||
+	    eakte_base64__decode_exact(v->pub, EAKTE_ED25519_PUB_LEN, pub, strlen(pub)) < 0 ||
+	    strlen(origin) >= sizeof(v->origin))
+		return fail(v, "event", 0, "event 0: the genesis event does not name an Ed25519 key and an origin");
+	strcpy(v->origin, origin);
+	return 0;
+}
+
+/* Step 1. Returns <0 on errors that stop verification, else 0 (with the
+ * report marked failed if a check failed). */
+static int check_journal(vctx *v)
+{
+	git_oid head, *list = NULL;
+	uint64_t n, i;
+	int rc;
+
+	if ((rc = eakte_journal__head(&head, v->a)) < 0) {
+		fail(v, "journal", -1, "%s", eakte_error_last());
+		return 0;
+	}
+	if ((rc = eakte_journal__list(&list, &n, v->a, &head, NULL)) < 0) {
+		fail(v, "journal", -1, "cannot walk the journal: %s", eakte_error_last());
+		return 0;
+	}
+	v->leaves = malloc((n ? n : 1) * sizeof(*v->leaves));
+	if (v->leaves == NULL) {
+		free(list);
+		return eakte_error__oom("verifying the journal");
+	}
+	for (i = 0; i < n && v->r->ok; i++) {
+		eakte_jcommit c;
+		eakte_ev ev;
+		char prev[EAKTE_HASH_HEX_LEN + 1], hex[GIT_OID_HEXSZ + 1];
+
+		git_oid_tostr(hex, sizeof(hex), &list[i]);
+		if ((rc = eakte_journal__read_commit(&c, v->a, &list[i])) < 0) {
+			fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): %s", i, hex, eakte_error_last());
+			break;
+		}
+		if (c.problem != NULL || c.json == NULL) {
+			fail(v, "event", (int64_t)i, "event %" PRIu64 ": %s", i, c.problem ? c.problem : "no event");
+		} else if (c.parents > 1) {
+			fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s) has %u parents; the journal must be linear", i, hex, c.parents);
+		} else if (eakte_event__parse(&ev, c.json, c.len) < 0) {
+			fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): %s", i, hex, eakte_error_last());
+		} else {
+			if (i == 0)
+				strcpy(prev, "0000000000000000000000000000000000000000000000000000000000000000");
+			else
+				eakte_hex__encode(prev, v->leaves[i - 1], EAKTE_HASH_LEN);
+			if (ev.seq != i)
+				fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): seq expected=%" PRIu64 " actual=%" PRIu64
+					" (an event was inserted, removed or reordered)", i, hex, i, ev.seq);
+			else if (strcmp(ev.prev, prev) != 0)
+				fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): prev expected=%s actual=%s", i, hex, prev, ev.prev);
+			else if (i == 0)
+				check_genesis(v, &ev);
+			else if (strcmp(ev.action, "genesis") == 0)
+				fail(v, "event", (int64_t)i, "event %" PRIu64 ": a second genesis event", i);
+			if (v->r->ok) {
+				if (c.signature == NULL)
+					fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): the commit is not signed", i, hex);
+				else if (eakte_sshsig__verify(c.signature, c.signature_len, EAKTE_SIG_NAMESPACE,
+						(const uint8_t *)c.signed_data, c.signed_len, v->pub) < 0)
+					fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): signature does not verify with the archive key: %s",
+						i, hex, eakte_error_last());
+			}
+			if (v->r->ok && strcmp(ev.action, "file") == 0 && (rc = record_file(v, &ev, c.json, c.len)) < 0) {
+				eakte_event__free(&ev);
+				eakte_journal__jcommit_free(&c);
+				free(list);
+				return rc;
+			}
+			eakte_event__free(&ev);
+			eakte_merkle__leaf_hash(v->leaves[i], c.json, c.len);
+		}
+		eakte_journal__jcommit_free(&c);
+		v->r->events = i + 1;
+		if ((i & 1023) == 0)
+			progress(v, "journal", i, n);
+	}
+	progress(v, "journal", n, n);
+	v->n = n;
+	free(list);
+	if (v->nfiles > 1)
+		qsort(v->files, v->nfiles, sizeof(filed), cmp_filed);
+	return 0;
+}
+
+static void check_key_file(vctx *v)
+{
+	char *pem = NULL;
+	size_t len;
+	eakte_key *key = NULL;
+	uint8_t pub[EAKTE_ED25519_PUB_LEN];
+	int kfd = openat(v->a->dirfd, "keys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (kfd < 0) {
+		fail(v, "key", -1, "keys/ is missing from the archive");
+		return;
+	}
+	if (eakte_fs__read_small(&pem, &len, kfd, "signing.pub.pem", 65536) < 0 ||
+	    eakte_key__from_public_pem(&key, pem, len) < 0) {
+		fail(v, "key", -1, "keys/signing.pub.pem: %s", eakte_error_last());
+	} else {
+		eakte_key__public_raw(key, pub);
+		if (memcmp(pub, v->pub, sizeof(pub)) != 0) {
+			char e64[64], a64[64];
+			eakte_base64__encode_to(e64, v->pub, sizeof(pub));
+			eakte_base64__encode_to(a64, pub, sizeof(pub));
+			fail(v, "key", 0, "keys/signing.pub.pem is not the key named in the genesis event: expected=%s actual=%s (the key was replaced)",
+				e64, a64);
+		}
+	}
+	eakte_key__free(key);
+	free(pem);
+	close(kfd);
+}
+
+static void check_checkpoint(vctx *v)
+{
+	char *note = NULL;
+	size_t len, text_len;
+	eakte_checkpoint cp;
+	eakte_hash root;
+
+	if (eakte_checkpoint_latest(&note, v->a) < 0) {
+		fail(v, "checkpoint", -1, "no checkpoint in the archive state: %s", eakte_error_last());
+		return;
+	}
+	len = strlen(note);
+	if (eakte_note__verify(&text_len, note, len, v->origin, v->pub) < 0) {
+		fail(v, "checkpoint", -1, "the latest checkpoint is not signed by the archive key: %s", eakte_error_last());
+	} else if (eakte_checkpoint__parse(&cp, note, text_len) < 0) {
+		fail(v, "checkpoint", -1, "the latest checkpoint is malformed: %s", eakte_error_last());
+	} else if (strcmp(cp.origin, v->origin) != 0) {
+		fail(v, "checkpoint", -1, "checkpoint origin expected=%s actual=%s", v->origin, cp.origin);
+	} else if (cp.size > v->n) {
+		fail(v, "checkpoint", (int64_t)v->n, "the signed checkpoint covers %" PRIu64 " events but the journal has only %" PRIu64
+			": the journal was truncated after event %" PRIu64, cp.size, v->n, v->n ? v->n - 1 : 0);
+	} else {
+		eakte_merkle__root(root, (const eakte_hash *)v->leaves, cp.size);
+		if (memcmp(root, cp.root, EAKTE_HASH_LEN) != 0) {
+			char e[64], a[64];
+			eakte_base64__encode_to(e, cp.root, EAKTE_HASH_LEN);
+			eakte_base64__encode_to(a, root, EAKTE_HASH_LEN);
+			fail(v, "checkpoint", -1, "Merkle root of the first %" PRIu64 " events expected=%s (signed checkpoint) actual=%s",
+				cp.size, e, a);
+		}
+		v->r->checkpoint_size = cp.size;
+		v->r->uncovered = v->n - cp.size;
+	}
+	free(note);
+}
+
+static void check_since(vctx *v)
+{
+	eakte_checkpoint old;
+	eakte_hash root, *proof = NULL;
+	size_t text_len, count = 0;
+
+	v->r->since = 1;
+	if (eakte_note__verify(&text_len, v->opts->since, v->opts->since_len, v->origin, v->pub) < 0) {
+		fail(v, "since", -1, "the saved checkpoint is not signed by this archive's key: %s", eakte_error_last());
+		return;
+	}
+	if (eakte_checkpoint__parse(&old, v->opts->since, text_len) < 0) {
+		fail(v, "since", -1, "the saved checkpoint is malformed: %s", eakte_error_last());
+		return;
+	}
+	v->r->since_size = old.size;
+	if (old.size > v->n) {
+		fail(v, "since", (int64_t)v->n, "the journal has %" PRIu64 " events, fewer than the %" PRIu64
+			" of the saved checkpoint: it was truncated after event %" PRIu64, v->n, old.size, v->n ? v->n - 1 : 0);
+		return;
+	}
+	if (old.size == 0) {
+		fail(v, "since", -1, "the saved checkpoint has size 0 and proves nothing");
+		return;
+	}
+	eakte_merkle__root(root, (const eakte_hash *)v->leaves, v->n);
+	if (eakte_merkle__consistency_proof(&proof, &count, (const eakte_hash *)v->leaves, old.size, v->n) < 0 ||
+	    eakte_merkle__verify_consistency(old.size, v->n, (const eakte_hash *)proof, count, old.root, root) < 0) {
+		/* Name the first event that differs where we can: the old tree's
+		 * leaves are unknown, so report the smallest prefix that does not match. */
+		fail(v, "since", -1, "the journal does not extend the saved checkpoint of size %" PRIu64
+			" (RFC 9162 consistency proof fails): events before %" PRIu64 " were rewritten", old.size, old.size);
+	}
+	free(proof);
+}
+
+typedef struct {
+	vctx *v;
+} state_walk;
+
+static int state_entry(const char *doc, int64_t version, const char *suffix, const uint8_t oid[EAKTE_OID_LEN], void *payload)
+{
+	vctx *v = payload;
+	filed *f = find_filed(v, doc, version);
+	const uint8_t *expected;
+	char e[EAKTE_OID_HEX_LEN + 1], a[EAKTE_OID_HEX_LEN + 1];
+	int bit;
+
+	if (f == NULL) {
+		fail(v, "state", -1, "document %s version %lld is in the archive state but no event filed it", doc, (long long)version);
+		return 1;
+	}
+	if (strcmp(suffix, "content") == 0) {
+		expected = f->content_oid;
+		bit = 1;
+	} else if (strcmp(suffix, "meta") == 0) {
+		expected = f->meta_oid;
+		bit = 2;
+	} else if (strcmp(suffix, "event") == 0) {
+		expected = f->event_oid;
+		bit = 4;
+	} else {
+		fail(v, "state", (int64_t)f->seq, "document %s: unexpected entry %lld.%s in the archive state", doc, (long long)version, suffix);
+		return 1;
+	}
+	if (memcmp(expected, oid, EAKTE_OID_LEN) != 0) {
+		eakte_hex__encode(e, expected, EAKTE_OID_LEN);
+		eakte_hex__encode(a, oid, EAKTE_OID_LEN);
+		fail(v, "object", (int64_t)f->seq, "document %s (event %" PRIu64 "): %s object expected=%s actual=%s (the object was replaced)",
+			doc, f->seq, suffix, e, a);
+		return 1;
+	}
+	f->seen |= bit;
+	return 0;
+}
+
+static void check_state(vctx *v)
+{
+	size_t i;
+	int rc = eakte_state__foreach_doc(v->a, state_entry, v);
+
+	if (rc < 0) {
+		fail(v, "state", -1, "cannot read the archive state: %s", eakte_error_last());
+		return;
+	}
+	if (!v->r->ok)
+		return;
+	for (i = 0; i < v->nfiles; i++) {
+		filed *f = &v->files[i];
+		if (f->seq >= v->state_size)
+			continue; /* filed after the state was last written (an interrupted write) */
+		if (f->seen != 7) {
+			fail(v, "object", (int64_t)f->seq, "document %s (filed in event %" PRIu64 ") is missing from the archive and no disposal event records its removal",
+				f->doc, f->seq);
+			return;
+		}
+	}
+}
+
+static int hash_object(vctx *v, const filed *f, const uint8_t oid[EAKTE_OID_LEN], const uint8_t sha[EAKTE_HASH_LEN],
+	const char *what)
+{
+	eakte_obj_info info;
+	char e[EAKTE_HASH_HEX_LEN + 1], a[EAKTE_HASH_HEX_LEN + 1], name[EAKTE_OID_HEX_LEN + 1];
+	int rc;
+
+	eakte_hex__encode(name, oid, EAKTE_OID_LEN);
+	rc = eakte_obj__read(&info, v->a->objects_fd, oid, NULL, NULL);
+	if (rc == EAKTE_ENOTFOUND) {
+		git_oid g;
+		git_blob *blob;
+		git_oid_fromraw(&g, oid);
+		if (git_blob_lookup(&blob, v->a->repo, &g) < 0) {
+			fail(v, "object", (int64_t)f->seq, "document %s (event %" PRIu64 "): %s object %s is missing",
+				f->doc, f->seq, what, name);
+			return 0;
+		}
+		info.size = (uint64_t)git_blob_rawsize(blob);
+		EVP_Digest(git_blob_rawcontent(blob), (size_t)info.size, info.sha256, NULL, EVP_sha256(), NULL);
+		git_blob_free(blob);
+		rc = 0;
+	}
+	if (rc == EAKTE_ECORRUPT) {
+		fail(v, "object", (int64_t)f->seq, "document %s (event %" PRIu64 "): %s", f->doc, f->seq, eakte_error_last());
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	v->r->objects++;
+	v->r->bytes += info.size;
+	if (memcmp(info.sha256, sha, EAKTE_HASH_LEN) != 0) {
+		eakte_hex__encode(e, sha, EAKTE_HASH_LEN);
+		eakte_hex__encode(a, info.sha256, EAKTE_HASH_LEN);
+		fail(v, "object", (int64_t)f->seq, "document %s (event %" PRIu64 "): %s object %s SHA-256 expected=%s actual=%s",
+			f->doc, f->seq, what, name, e, a);
+	}
+	return 0;
+}
+
+static int check_content(vctx *v)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < v->nfiles && v->r->ok; i++) {
+		filed *f = &v->files[i];
+		if (f->seen == 0)
+			continue;
+		if ((rc = hash_object(v, f, f->content_oid, f->content_sha, "content")) < 0 ||
+		    (v->r->ok && (rc = hash_object(v, f, f->meta_oid, f->meta_sha, "metadata")) < 0))
+			return rc;
+		if ((i & 255) == 0)
+			progress(v, "content", i, v->nfiles);
+	}
+	progress(v, "content", v->nfiles, v->nfiles);
+	return 0;
+}
+
+int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify_options *opts)
+{
+	eakte_verify_options defaults = EAKTE_VERIFY_OPTIONS_INIT;
+	vctx v;
+	int rc = 0;
+
+	*out = NULL;
+	if (opts == NULL)
+		opts = &defaults;
+	if (opts->version != EAKTE_VERIFY_OPTIONS_VERSION)
+		return eakte_error__set(EAKTE_EVERSION, "eakte_verify_options version %u is not supported", opts->version);
+	if (opts->since != NULL && opts->since_len > EAKTE_NOTE_MAX)
+		return eakte_error__set(EAKTE_EINVALID, "the saved checkpoint is larger than 1 MiB");
+	memset(&v, 0, sizeof(v));
+	v.a = a;
+	v.opts = opts;
+	v.r = calloc(1, sizeof(*v.r));
+	if (v.r == NULL)
+		return eakte_error__oom("verifying");
+	v.r->ok = 1;
+	v.r->seq = -1;
+	v.state_size = a->state_size;
+	if ((rc = check_journal(&v)) < 0)
+		goto out;
+	snprintf(v.r->origin, sizeof(v.r->origin), "%s", v.origin);
+	if (v.r->ok)
+		check_key_file(&v);
+	if (v.r->ok)
+		check_checkpoint(&v);
+	if (v.r->ok && opts->since != NULL)
+		check_since(&v);
+	if (v.r->ok)
+		check_state(&v);
+	if (v.r->ok && !opts->quick)
+		rc = check_content(&v);
+out:
+	free(v.leaves);
+	free(v.files);
+	if (rc < 0) {
+		free(v.r);
+		return rc;
+	}
+	*out = v.r;
+	return 0;
+}
+
+void eakte_verify_report_free(eakte_verify_report *r)
+{
+	free(r);
+}
+
+int eakte_verify_report_ok(const eakte_verify_report *r) { return r->ok; }
+const char *eakte_verify_report_failure(const eakte_verify_report *r) { return r->failure; }
+uint64_t eakte_verify_report_events(const eakte_verify_report *r) { return r->events; }
+uint64_t eakte_verify_report_objects(const eakte_verify_report *r) { return r->objects; }
+uint64_t eakte_verify_report_bytes(const eakte_verify_report *r) { return r->bytes; }
+
+int eakte_verify_report_to_json(char **out, const eakte_verify_report *r)
+{
+	json_t *o = json_object(), *cp = json_object(), *f = NULL;
+	int rc;
+
+	*out = NULL;
+	if (o == NULL || cp == NULL)
+		goto oom;
+	if (json_object_set_new(o, "schema", json_string("eakte.verify/1")) < 0 ||
+	    json_object_set_new(o, "ok", json_boolean(r->ok)) < 0 ||
+	    json_object_set_new(o, "origin", json_string(r->origin)) < 0 ||
+	    json_object_set_new(o, "events", json_integer((json_int_t)r->events)) < 0 ||
+	    json_object_set_new(o, "objects", json_integer((json_int_t)r->objects)) < 0 ||
+	    json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes)) < 0 ||
+	    json_object_set_new(cp, "size", json_integer((json_int_t)r->checkpoint_size)) < 0 ||
+	    json_object_set_new(cp, "uncovered_events", json_integer((json_int_t)r->uncovered)) < 0 ||
+	    json_object_set(o, "checkpoint", cp) < 0)
+		goto oom;
+	if (r->since && json_object_set_new(o, "since_size", json_integer((json_int_t)r->since_size)) < 0)
+		goto oom;
+	if (!r->ok) {
+		f = json_object();
+		if (f == NULL || json_object_set_new(f, "kind", json_string(r->kind)) < 0 ||
+		    json_object_set_new(f, "message", json_string(r->failure)) < 0 ||
+		    json_object_set_new(f, "seq", r->seq >= 0 ? json_integer(r->seq) : json_null()) < 0 ||
+		    json_object_set(o, "failure", f) < 0)
+			goto oom;
+	}
+	rc = eakte_cjson__dump(out, NULL, o);
+	json_decref(o);
+	json_decref(cp);
+	json_decref(f);
+	return rc;
+oom:
+	json_decref(o);
+	json_decref(cp);
+	json_decref(f);
+	return eakte_error__oom("encoding the verification report");
+}

@@ -1,0 +1,81 @@
+"""Shared fixtures of the end-to-end tests: they drive the real eakte binary."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+EAKTE = os.environ.get("EAKTE_BIN") or str(Path(__file__).resolve().parents[2] / "build" / "cli" / "eakte")
+SOURCE_ROOT = Path(os.environ.get("EAKTE_SOURCE_ROOT") or Path(__file__).resolve().parents[2])
+
+
+class Result:
+    def __init__(self, p):
+        self.code = p.returncode
+        self.out = p.stdout
+        self.err = p.stderr
+
+    @property
+    def text(self):
+        return self.out.decode("utf-8", "replace")
+
+    @property
+    def error(self):
+        return self.err.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return f"<exit {self.code} out={self.out[:300]!r} err={self.err[:500]!r}>"
+
+
+def run(*args, archive=None, input=None, env=None, check=None, timeout=600):
+    cmd = [EAKTE]
+    if archive is not None:
+        cmd += ["--archive", str(archive)]
+    cmd += [str(a) if not isinstance(a, bytes) else a for a in args]
+    e = dict(os.environ)
+    e.pop("EAKTE_ARCHIVE", None)
+    if env:
+        e.update(env)
+    p = subprocess.run(cmd, input=input, capture_output=True, env=e, timeout=timeout)
+    r = Result(p)
+    if check is not None:
+        assert r.code == check, f"{cmd!r} -> {r!r}"
+    return r
+
+
+def git(archive, *args, check=True):
+    p = subprocess.run(["git", "-C", str(Path(archive) / "store.git"), *args], capture_output=True)
+    if check:
+        assert p.returncode == 0, f"git {args!r}: {p.stderr!r}"
+    return p
+
+
+@pytest.fixture
+def archive(tmp_path):
+    a = tmp_path / "archive"
+    run("init", a, "--origin", "test.musterstadt.de/eakte", check=0)
+    return a
+
+
+@pytest.fixture
+def docs(tmp_path):
+    """A few documents of different kinds."""
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "brief.txt").write_text("Sehr geehrte Frau Müller,\nIhr Bauantrag für die Straße ...\n", encoding="utf-8")
+    (d / "scan.pdf").write_bytes(b"%PDF-1.4\n" + os.urandom(50000) + b"\n%%EOF\n")
+    (d / "empty.txt").write_bytes(b"")
+    (d / "foto.jpg").write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(20000))
+    return d
+
+
+def file_docs(archive, paths, akte="32.10.02-2026/0007", extra=()):
+    r = run("file", *paths, "--akte", akte, *extra, archive=archive, check=0)
+    ids = r.text.split()
+    assert len(ids) == len(paths)
+    return ids
+
+
+def journal_commits(archive):
+    out = git(archive, "rev-list", "--reverse", "--first-parent", "journal").stdout.decode()
+    return out.split()
