@@ -66,11 +66,11 @@ int cmd_verify_proof(const cli_ctx *ctx, int argc, char **argv)
 		return ex;
 	}
 	rc = eakte_proof_verify(&res, proof, len, key);
-	if (rc < 0) {
-		ex = rc == EAKTE_EINVALID ? (fprintf(stderr, "eakte verify-proof: FAILED: %s\n", eakte_error_last()), EXIT_VERIFY)
-					  : cli_fail("verify-proof", rc);
-		if (rc != EAKTE_EINVALID)
-			fprintf(stderr, "eakte verify-proof: FAILED\n");
+	if (rc == EAKTE_EVERIFY || rc == EAKTE_ESIGNATURE) {
+		fprintf(stderr, "eakte verify-proof: FAILED: %s\n", eakte_error_last());
+		ex = EXIT_VERIFY;
+	} else if (rc < 0) {
+		ex = cli_fail("verify-proof", rc);
 	} else {
 		printf("OK: event %llu (%s%s%s) is in the checkpoint of size %llu signed by %s (key id %s)\n",
 			(unsigned long long)res.seq, res.action, res.subject[0] ? " " : "", res.subject,

@@ -25,7 +25,6 @@
 #include <unistd.h>
 #include <dirent.h>
 
-#include <git2/sys/mempack.h>
 #include <openssl/rand.h>
 
 #ifndef EAKTE_VERSION
@@ -109,7 +108,7 @@ void eakte_archive_free(eakte_archive *a)
 {
 	if (a == NULL)
 		return;
-	/* The mempack belongs to the odb once added; freeing the repo frees it. */
+	/* The txnodb belongs to the odb once added; freeing the odb frees it. */
 	git_odb_free(a->odb);
 	git_repository_free(a->repo);
 	eakte_key__free(a->key);
@@ -186,10 +185,8 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 		goto fail;
 	}
 	if (flags & EAKTE_OPEN_WRITE) {
-		if (git_mempack_new(&a->mempack) < 0 || git_odb_add_backend(a->odb, a->mempack, 1000) < 0) {
-			rc = eakte_archive__git_error(EAKTE_EIO, "setting up the in-memory object writer");
+		if ((rc = eakte_txnodb__attach(&a->txnodb, a->odb)) < 0)
 			goto fail;
-		}
 	}
 	*out = a;
 	return 0;
@@ -240,7 +237,11 @@ int eakte_archive_open(eakte_archive **out, const char *path, unsigned int flags
 		if ((rc = eakte_journal__catch_up(a)) < 0)
 			goto fail;
 	} else if ((rc = eakte_journal__catch_up_in_memory(a)) < 0) {
-		goto fail;
+		/* A reader must still be able to open an archive whose journal no
+		 * longer matches its state, so that verify can name the damage. */
+		if (rc != EAKTE_ECORRUPT)
+			goto fail;
+		a->state_mismatch = 1;
 	}
 	*out = a;
 	return 0;

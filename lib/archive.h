@@ -20,6 +20,7 @@
 #include "key.h"
 #include "merkle.h"
 #include "objstore.h"
+#include "txnodb.h"
 
 #include <git2.h>
 
@@ -35,7 +36,7 @@ struct eakte_archive {
 	unsigned int flags;
 	git_repository *repo;
 	git_odb *odb;
-	git_odb_backend *mempack; /* writes of a transaction; NULL when read-only */
+	eakte_txnodb *txnodb;     /* objects of a transaction; NULL when read-only */
 	eakte_key *key;          /* signing key; NULL when read-only */
 	uint8_t pub[EAKTE_ED25519_PUB_LEN];
 	char origin[256];
@@ -49,6 +50,7 @@ struct eakte_archive {
 	git_oid state_commit;
 	int has_state;
 	uint64_t state_size;     /* size recorded in the state (may lag after a crash) */
+	int state_mismatch;      /* read-only open: the state's head is not in the journal */
 
 	/* Read cache of leaf hashes and commit ids, seq order (see journal.c). */
 	eakte_hash *leaves;

@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <git2/sys/mempack.h>
 
 #define INDEX_FILE "cache/journal.idx"
 #define INDEX_RECORD (EAKTE_HASH_LEN + GIT_OID_RAWSZ)
@@ -344,7 +343,7 @@ int eakte_txn__begin(eakte_txn **out, eakte_archive *a)
 	eakte_txn *t;
 
 	*out = NULL;
-	if (a->lock_fd < 0 || a->key == NULL || a->mempack == NULL)
+	if (a->lock_fd < 0 || a->key == NULL || a->txnodb == NULL)
 		return eakte_error__set(EAKTE_EINVALID, "the archive is open read-only; open it for writing");
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)
@@ -365,8 +364,8 @@ void eakte_txn__free(eakte_txn *t)
 
 	if (t == NULL)
 		return;
-	if (t->a->mempack != NULL)
-		git_mempack_reset(t->a->mempack);
+	if (t->a->txnodb != NULL)
+		eakte_txnodb__reset(t->a->txnodb);
 	for (i = 0; i < t->nchanges; i++)
 		free(t->changes[i].path);
 	free(t->changes);
@@ -697,28 +696,6 @@ out:
 	return rc;
 }
 
-static int write_pack(eakte_archive *a)
-{
-	git_buf pack = GIT_BUF_INIT;
-	git_odb_writepack *wp = NULL;
-	git_indexer_progress stats;
-	int rc = 0;
-
-	memset(&stats, 0, sizeof(stats));
-	if (git_mempack_dump(&pack, a->repo, a->mempack) < 0)
-		return eakte_archive__git_error(EAKTE_EIO, "packing the journal objects");
-	if (git_odb_write_pack(&wp, a->odb, NULL, NULL) < 0 ||
-	    wp->append(wp, pack.ptr, pack.size, &stats) < 0 ||
-	    wp->commit(wp, &stats) < 0)
-		rc = eakte_archive__git_error(EAKTE_EIO, "writing the journal pack");
-	if (wp != NULL)
-		wp->free(wp);
-	git_buf_dispose(&pack);
-	if (rc == 0 && git_odb_refresh(a->odb) < 0)
-		rc = eakte_archive__git_error(EAKTE_EIO, "re-reading the object database");
-	return rc;
-}
-
 static int move_ref(eakte_archive *a, const char *name, const git_oid *to, const git_oid *from, int exists)
 {
 	git_reference *ref = NULL;
@@ -747,7 +724,7 @@ int eakte_txn__commit(eakte_txn *t)
 		return 0;
 	if ((rc = write_state(&state_commit, t)) < 0)
 		return rc;
-	if ((rc = write_pack(a)) < 0)
+	if ((rc = eakte_txnodb__write_pack(a->txnodb, a->repo, a->odb)) < 0)
 		return rc;
 	/* The commit point: after this the events are in the archive. */
 	if (t->appended > 0 && (rc = move_ref(a, EAKTE_JOURNAL_REF, &t->head, &a->head, a->size > 0 || t->replayed > 0)) < 0)
@@ -769,7 +746,7 @@ int eakte_txn__commit(eakte_txn *t)
 	git_oid_cpy(&a->state_commit, &state_commit);
 	a->has_state = 1;
 	a->state_size = t->size;
-	git_mempack_reset(a->mempack);
+	eakte_txnodb__reset(a->txnodb);
 	return 0;
 }
 

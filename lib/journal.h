@@ -18,7 +18,8 @@
  * Write order of a transaction (eakte_txn__commit):
  *   content and metadata objects durable (already, see objstore.h)
  *   -> event, tree and commit objects plus the new state tree built in a
- *      mempack, written as one pack + index, fsynced
+ *      the transaction's object store (txnodb.h), written as one pack +
+ *      index, fsynced
  *   -> refs/heads/journal moved with compare-and-swap, fsynced: the commit
  *      point
  *   -> refs/eakte/state moved (a crash before this is repaired on the next

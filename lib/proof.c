@@ -130,11 +130,12 @@ int eakte_proof_verify(eakte_proof_result *result, const char *proof, size_t pro
 	memset(result, 0, sizeof(*result));
 	memset(&ev, 0, sizeof(ev));
 	if (proof_len > PROOF_MAX)
-		return eakte_error__set(EAKTE_EINVALID, "proof of %zu bytes exceeds the limit of 4 MiB", proof_len);
+		return eakte_error__set(EAKTE_EVERIFY, "proof of %zu bytes exceeds the limit of 4 MiB", proof_len);
 	if ((rc = eakte_note__parse_verifier_key(name, pub, &key_id, verifier_key)) < 0)
 		return eakte_error__wrap(rc, "verifier key");
+	/* From here on, anything malformed means the proof does not hold. */
 	if (proof_len < strlen(PROOF_MAGIC) || memcmp(proof, PROOF_MAGIC, strlen(PROOF_MAGIC)) != 0)
-		return eakte_error__set(EAKTE_EINVALID, "not an eakte inclusion proof (first line must be \"eakte inclusion proof v1\")");
+		return eakte_error__set(EAKTE_EVERIFY, "not an eakte inclusion proof (first line must be \"eakte inclusion proof v1\")");
 	pos = strlen(PROOF_MAGIC);
 	for (;;) {
 		if (!next_line(&line, &line_len, proof, proof_len, &pos)) {
@@ -212,5 +213,7 @@ int eakte_proof_verify(eakte_proof_result *result, const char *proof, size_t pro
 out:
 	eakte_event__free(&ev);
 	free(event);
+	if (rc == EAKTE_EINVALID)
+		rc = EAKTE_EVERIFY;
 	return rc;
 }

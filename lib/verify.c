@@ -393,8 +393,14 @@ static int state_entry(const char *doc, int64_t version, const char *suffix, con
 static void check_state(vctx *v)
 {
 	size_t i;
-	int rc = eakte_state__foreach_doc(v->a, state_entry, v);
+	int rc;
 
+	if (v->a->state_mismatch) {
+		fail(v, "state", (int64_t)v->a->state_size, "the archive state records %" PRIu64
+			" events with a head commit that is not in the journal: the journal was rewritten", v->a->state_size);
+		return;
+	}
+	rc = eakte_state__foreach_doc(v->a, state_entry, v);
 	if (rc < 0) {
 		fail(v, "state", -1, "cannot read the archive state: %s", eakte_error_last());
 		return;

@@ -6,11 +6,22 @@ import os
 import re
 import resource
 import subprocess
+import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from conftest import EAKTE, git, journal_commits, file_docs, run
+
+@pytest.fixture
+def request_cleanup():
+    dirs = []
+    yield dirs
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
 
 VERBS = ["init", "file", "show", "get", "log", "checkpoint", "proof", "verify-proof", "verify"]
 
@@ -143,11 +154,10 @@ def test_metadata_validation(archive, docs):
     assert len(journal_commits(archive)) == n
 
 
-def test_unreadable_file(tmp_path, docs):
+def test_unreadable_file(request_cleanup):
     """As an unprivileged user (root reads everything), an unreadable file is a clear error."""
-    base = tmp_path / "nobody"
-    base.mkdir()
-    os.chmod(tmp_path, 0o755)
+    base = Path(tempfile.mkdtemp(prefix="eakte-nobody-", dir="/tmp"))
+    request_cleanup.append(base)
     os.chmod(base, 0o777)
     secret = base / "secret.txt"
     secret.write_text("geheim")

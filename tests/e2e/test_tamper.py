@@ -128,7 +128,7 @@ def test_loose_object_replaced_by_other_valid_zlib(filled):
     archive, ids = filled
     p = loose_path(archive, doc_oid(archive, ids[0]))
     os.chmod(p, 0o644)
-    p.write_bytes(zlib.compress(b"blob 5\0forge"[:11]))
+    p.write_bytes(zlib.compress(b"blob 5\0forge"))
     expect_failure(archive, f"document {ids[0]}", "SHA-1 expected=")
 
 
@@ -137,8 +137,9 @@ def test_document_missing_without_disposal(filled, tmp_path):
     state = sh_git(archive, "rev-parse", "refs/eakte/state")
     env = {"GIT_INDEX_FILE": str(tmp_path / "index")}
     sh_git(archive, "read-tree", state, env=env)
-    for suffix in ("content", "meta", "event"):
-        sh_git(archive, "update-index", "--force-remove", f"docs/{ids[2][-2:]}/{ids[2]}/1.{suffix}", env=env)
+    zero = "0" * 40
+    removal = "".join(f"0 {zero}\tdocs/{ids[2][-2:]}/{ids[2]}/1.{s}\n" for s in ("content", "meta", "event"))
+    sh_git(archive, "update-index", "--index-info", input=removal.encode(), env=env)
     tree = sh_git(archive, "write-tree", env=env)
     sh_git(archive, "update-ref", "refs/eakte/state", sh_git(archive, "commit-tree", tree, "-m", "x", env=env))
     expect_failure(archive, f"document {ids[2]}", "missing", "no disposal event")

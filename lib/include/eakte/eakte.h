@@ -266,8 +266,9 @@ typedef struct {
 /**
  * Verify an inclusion proof text against `verifier_key` (C2SP note form).
  * Returns 0 if the event is included in the checkpoint and the checkpoint
- * is signed by that key; EAKTE_EVERIFY or EAKTE_ESIGNATURE (with a message
- * naming what did not match) otherwise; EAKTE_EINVALID if malformed.
+ * is signed by that key; EAKTE_EVERIFY (also for a malformed proof) or
+ * EAKTE_ESIGNATURE, with a message naming what did not match, otherwise;
+ * EAKTE_EINVALID if the verifier key is malformed.
  */
 EAKTE_EXTERN int eakte_proof_verify(eakte_proof_result *result, const char *proof, size_t proof_len,
 	const char *verifier_key);
