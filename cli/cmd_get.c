@@ -29,7 +29,7 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 	char *tmp = NULL;
 	eakte_archive *a = NULL;
 	eakte_doc *d = NULL;
-	int c, rc, ex, fd = STDOUT_FILENO;
+	int c, rc, ex, fd = STDOUT_FILENO, created = 0;
 
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
@@ -58,6 +58,7 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 			ex = EXIT_IO;
 			goto out;
 		}
+		created = 1;
 	}
 	rc = eakte_doc_read_to_fd(a, d, fd);
 	if (rc < 0) {
@@ -87,7 +88,9 @@ out:
 	if (output != NULL && fd >= 0)
 		close(fd);
 	if (tmp != NULL) {
-		unlink(tmp);
+		/* Remove only our own temporary file, never one that was there. */
+		if (created)
+			unlink(tmp);
 		free(tmp);
 	}
 	eakte_doc_free(d);

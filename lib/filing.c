@@ -4,9 +4,9 @@
  * eakte_batch_add_*() checks the request and opens the file at once (so
  * that errors name the file), then hands it to a small pool of worker
  * threads that stream it into a content object (hashing, compressing,
- * writing and fsyncing) while the caller adds more.  At most
+ * writing) while the caller adds more.  At most
  * MAX_IN_FLIGHT files are open at a time.  eakte_batch_commit() waits for
- * the workers, fsyncs the object directories once, and appends one event
+ * the workers, makes all objects durable with one syncfs, and appends one event
  * per document in one journal transaction.  If anything failed, nothing
  * is journaled: objects already written are unreferenced and harmless.
  */
@@ -449,7 +449,7 @@ int eakte_batch_commit(eakte_batch *b)
 	}
 	if (b->count == 0)
 		return 0;
-	if ((rc = eakte_obj__sync_dirs(b->a->objects_fd, &b->dirty)) < 0)
+	if ((rc = eakte_obj__sync(b->a->objects_fd, &b->dirty)) < 0)
 		return rc;
 	if ((rc = eakte_txn__begin(&t, b->a)) < 0)
 		return rc;

@@ -470,26 +470,63 @@ static int remember_leaf(eakte_txn *t, const eakte_hash leaf, const git_oid *com
 	return 0;
 }
 
+/* A commit with a gpgsig header, formatted as git_commit_create_with_signature()
+ * and `git commit -S` do: the header goes after the committer line, its
+ * continuation lines indented by one space. */
+static int signed_commit_bytes(char **out, size_t *out_len, const char *content, size_t len, const char *sig)
+{
+	const char *hdr_end = strstr(content, "\n\n");
+	size_t head, sig_len = strlen(sig), n = 0, i;
+	char *buf;
+
+	*out = NULL;
+	if (hdr_end == NULL)
+		return eakte_error__set(EAKTE_EIO, "commit buffer has no message separator");
+	head = (size_t)(hdr_end - content) + 1;
+	buf = malloc(len + 2 * sig_len + 16);
+	if (buf == NULL)
+		return eakte_error__oom("signing a journal commit");
+	memcpy(buf, content, head);
+	n = head;
+	memcpy(buf + n, "gpgsig ", 7);
+	n += 7;
+	for (i = 0; i < sig_len; i++) {
+		buf[n++] = sig[i];
+		if (sig[i] == '\n')
+			buf[n++] = ' ';
+	}
+	buf[n++] = '\n';
+	memcpy(buf + n, content + head, len - head);
+	n += len - head;
+	*out = buf;
+	*out_len = n;
+	return 0;
+}
+
 static int make_commit(git_oid *out, eakte_txn *t, const char *json, size_t len, uint64_t seq,
 	const char *action, const char *subject, int64_t epoch)
 {
 	eakte_archive *a = t->a;
 	git_oid blob_oid, tree_oid;
-	git_treebuilder *tb = NULL;
 	git_tree *tree = NULL;
 	git_commit *parent = NULL;
 	git_signature *sig = NULL;
 	git_buf buf = GIT_BUF_INIT;
-	char message[256], *armored = NULL;
+	char message[256], *armored = NULL, *commit = NULL;
+	uint8_t tree_raw[sizeof("100644 event.json") + GIT_OID_RAWSZ];
 	const git_commit *parents[1];
+	size_t commit_len = 0;
 	int rc = 0;
 
-	if (git_blob_create_from_buffer(&blob_oid, a->repo, json, len) < 0 ||
-	    git_treebuilder_new(&tb, a->repo, NULL) < 0 ||
-	    git_treebuilder_insert(NULL, tb, "event.json", &blob_oid, GIT_FILEMODE_BLOB) < 0 ||
-	    git_treebuilder_write(&tree_oid, tb) < 0 ||
-	    git_tree_lookup(&tree, a->repo, &tree_oid) < 0) {
-		rc = eakte_archive__git_error(EAKTE_EIO, "writing the event tree");
+	/* Event blob and its one-entry tree go straight into the transaction. */
+	if ((rc = eakte_txnodb__put(a->txnodb, &blob_oid, json, len, GIT_OBJECT_BLOB)) < 0)
+		return rc;
+	memcpy(tree_raw, "100644 event.json", sizeof("100644 event.json"));
+	memcpy(tree_raw + sizeof("100644 event.json"), blob_oid.id, GIT_OID_RAWSZ);
+	if ((rc = eakte_txnodb__put(a->txnodb, &tree_oid, tree_raw, sizeof(tree_raw), GIT_OBJECT_TREE)) < 0)
+		return rc;
+	if (git_tree_lookup(&tree, a->repo, &tree_oid) < 0) {
+		rc = eakte_archive__git_error(EAKTE_EIO, "reading the event tree");
 		goto out;
 	}
 	if (t->has_head && git_commit_lookup(&parent, a->repo, &t->head) < 0) {
@@ -506,17 +543,17 @@ static int make_commit(git_oid *out, eakte_txn *t, const char *json, size_t len,
 		rc = eakte_archive__git_error(EAKTE_EIO, "building the journal commit");
 		goto out;
 	}
-	if ((rc = eakte_sshsig__sign(&armored, a->key, EAKTE_SIG_NAMESPACE, (const uint8_t *)buf.ptr, buf.size)) < 0)
+	if ((rc = eakte_sshsig__sign(&armored, a->key, EAKTE_SIG_NAMESPACE, (const uint8_t *)buf.ptr, buf.size)) < 0 ||
+	    (rc = signed_commit_bytes(&commit, &commit_len, buf.ptr, buf.size, armored)) < 0 ||
+	    (rc = eakte_txnodb__put(a->txnodb, out, commit, commit_len, GIT_OBJECT_COMMIT)) < 0)
 		goto out;
-	if (git_commit_create_with_signature(out, a->repo, buf.ptr, armored, "gpgsig") < 0)
-		rc = eakte_archive__git_error(EAKTE_EIO, "writing the signed journal commit");
 out:
+	free(commit);
 	free(armored);
 	git_buf_dispose(&buf);
 	git_signature_free(sig);
 	git_commit_free(parent);
 	git_tree_free(tree);
-	git_treebuilder_free(tb);
 	return rc;
 }
 

@@ -11,10 +11,11 @@
  *     are stored (level 0, produced by zlib itself, so a valid zlib stream
  *     that stock git reads), other content deflated at level 1.
  *
- * Write order: temporary file in objects/, fsync, rename into its fan-out
- * directory.  The fan-out directories (and objects/ when a fan-out
- * directory was created) are fsynced once per batch by
- * eakte_obj__sync_dirs().  An object that already exists is not rewritten.
+ * Write order: temporary file in objects/, rename into its fan-out
+ * directory; eakte_obj__sync() then makes all of a batch's objects, their
+ * names and directories durable with one syncfs().  Nothing refers to an
+ * object before that returns.  An object that already exists is not
+ * rewritten.
  *
  * Reading inflates, checks the header, the length and the SHA-1 name, and
  * computes SHA-256 on the way: a reader never sees unverified bytes
@@ -55,7 +56,8 @@ int eakte_obj__write_fd(eakte_obj_info *info, int objects_fd, int fd, eakte_mime
 int eakte_obj__write_mem(eakte_obj_info *info, int objects_fd, const void *buf, size_t len,
 	int level, eakte_obj_dirty *dirty);
 
-int eakte_obj__sync_dirs(int objects_fd, const eakte_obj_dirty *dirty);
+/* Make every object written so far durable (one syncfs for the batch). */
+int eakte_obj__sync(int objects_fd, const eakte_obj_dirty *dirty);
 
 typedef int (*eakte_obj_sink)(const uint8_t *buf, size_t len, void *payload);
 

@@ -55,6 +55,14 @@ static int t_write(git_odb_backend *b, const git_oid *oid, const void *data, siz
 	return 0;
 }
 
+int eakte_txnodb__put(eakte_txnodb *t, git_oid *out, const void *data, size_t len, git_object_t type)
+{
+	if (git_odb_hash(out, data, len, type) < 0 || t_write(&t->parent, out, data, len, type) < 0)
+		return eakte_error__set(EAKTE_EIO, "cannot store a journal object: %s",
+			git_error_last() ? git_error_last()->message : "libgit2 error");
+	return 0;
+}
+
 static void t_free(git_odb_backend *b)
 {
 	eakte_txnodb *t = (eakte_txnodb *)b;

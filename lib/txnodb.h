@@ -20,6 +20,14 @@ typedef struct eakte_txnodb eakte_txnodb;
 /* Create the backend and add it to `odb` (which then owns it). */
 int eakte_txnodb__attach(eakte_txnodb **out, git_odb *odb);
 
+/*
+ * Store an object directly in the transaction, named by its git hash.
+ * Unlike git_odb_write() this does not look for the object in the other
+ * backends first (which rescans objects/pack on every miss): for objects
+ * that are new by construction, such as events and their commits.
+ */
+int eakte_txnodb__put(eakte_txnodb *t, git_oid *out, const void *data, size_t len, git_object_t type);
+
 /* Write the objects written since the last reset as one pack with its
  * index into the repository (fsynced when libgit2's fsync is on). */
 int eakte_txnodb__write_pack(eakte_txnodb *t, git_repository *repo, git_odb *odb);

@@ -74,7 +74,7 @@ static void test_empty_blob_name(void **state)
 	assert_string_equal(hex, "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391");
 	assert_int_equal(dirty.fanout[0xe6], 1);
 	assert_int_equal(dirty.objects, 1);
-	assert_int_equal(eakte_obj__sync_dirs(f->fd, &dirty), 0);
+	assert_int_equal(eakte_obj__sync(f->fd, &dirty), 0);
 	assert_true(eakte_obj__exists(f->fd, info.oid));
 }
 
