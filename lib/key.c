@@ -196,6 +196,17 @@ int eakte_key__public_pem(char **out, const eakte_key *key)
 	return rc;
 }
 
+int eakte_key__from_seed(eakte_key **out, const uint8_t seed[32])
+{
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	if (pkey == NULL)
+		return openssl_error(EAKTE_EINVALID, "not a valid Ed25519 private key");
+	return key_wrap(out, pkey, 1);
+}
+
 int eakte_key__from_public(eakte_key **out, const uint8_t pub[EAKTE_ED25519_PUB_LEN])
 {
 	EVP_PKEY *pkey;

@@ -26,6 +26,9 @@ int eakte_key__save_private(const eakte_key *key, int dirfd, const char *name);
 /* Public key as PEM (SubjectPublicKeyInfo); malloc'ed text. */
 int eakte_key__public_pem(char **out, const eakte_key *key);
 
+/* Build a signing key from its 32-byte seed (RFC 8032 private key). */
+int eakte_key__from_seed(eakte_key **out, const uint8_t seed[32]);
+
 /* Build a verify-only key from the 32 raw public key bytes. */
 int eakte_key__from_public(eakte_key **out, const uint8_t pub[EAKTE_ED25519_PUB_LEN]);
 
