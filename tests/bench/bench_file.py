@@ -18,7 +18,6 @@ import argparse
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -76,18 +75,22 @@ def peak_rss_of(cmd):
     return time.monotonic() - t, int(out.strip()) / 1024.0
 
 
+_counter = [0]
+
+
 def fresh_archive(tmp):
-    a = tmp / "archive"
-    if a.exists():
-        shutil.rmtree(a)
+    # A new directory every time, deleted only at the end: deleting many
+    # inodes between runs makes ext4's inode allocator slow for whatever
+    # runs next, which would distort the comparison.
+    _counter[0] += 1
+    a = tmp / f"archive{_counter[0]}"
     subprocess.run([EAKTE, "init", str(a), "--origin", "bench.local/eakte"], check=True, stdout=subprocess.DEVNULL)
     return a
 
 
 def naive_git(tmp, paths):
-    repo = tmp / "naive"
-    if repo.exists():
-        shutil.rmtree(repo)
+    _counter[0] += 1
+    repo = tmp / f"naive{_counter[0]}"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     env = dict(os.environ, GIT_AUTHOR_NAME="b", GIT_AUTHOR_EMAIL="b@b", GIT_COMMITTER_NAME="b", GIT_COMMITTER_EMAIL="b@b")
     subprocess.run(["git", "-C", str(repo), "config", "core.fsync", "all"], check=True)
