@@ -33,7 +33,7 @@ static const char *by_signature(const uint8_t *b, size_t n)
 {
 	if (n >= 5 && memcmp(b, "%PDF-", 5) == 0)
 		return "application/pdf";
-	if (n >= 8 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0)
+	if (n >= 16 && memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0 && memcmp(b + 12, "IHDR", 4) == 0)
 		return "image/png";
 	if (n >= 3 && b[0] == 0xff && b[1] == 0xd8 && b[2] == 0xff)
 		return "image/jpeg";
@@ -42,9 +42,83 @@ static const char *by_signature(const uint8_t *b, size_t n)
 	return NULL;
 }
 
+/* Length of the valid UTF-8 sequence at s (1-4), 0 if invalid. */
+static size_t utf8_len(const uint8_t *s, size_t n)
+{
+	uint32_t cp;
+	size_t len, k;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return n == 0 ? 0 : len; /* cut at the end of the sniffed buffer */
+	for (k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/*
+ * Prose: libmagic spends about 2 ms on plain text (it tries every text
+ * rule), 100 times more than on a PDF.  Text that is clearly prose is
+ * recognised here: valid UTF-8 with no control characters but tab, CR and
+ * LF, starting with a letter or digit, and whose first line is not a
+ * header ("Word: ...", as in e-mail) or an mbox "From " line.  Anything
+ * else (markup, scripts, mail, formats with a text signature) goes to
+ * libmagic, which names these text/plain as well (tests/unit/test_mime.c
+ * checks that both agree).
+ */
+static int is_prose(const uint8_t *b, size_t n)
+{
+	size_t i = 0, k;
+
+	if (n == 0 || !((b[0] >= 'A' && b[0] <= 'Z') || (b[0] >= 'a' && b[0] <= 'z') ||
+			(b[0] >= '0' && b[0] <= '9') || b[0] >= 0xc2))
+		return 0;
+	if (n >= 5 && memcmp(b, "From ", 5) == 0)
+		return 0;
+	for (k = 0; k < n && k < 80 && b[k] != '\n'; k++) {
+		if (b[k] == ':' && k + 1 < n && b[k + 1] == ' ')
+			return 0;
+		if (!((b[k] >= 'A' && b[k] <= 'Z') || (b[k] >= 'a' && b[k] <= 'z') || (b[k] >= '0' && b[k] <= '9') || b[k] == '-'))
+			break;
+	}
+	while (i < n) {
+		size_t len;
+		if (b[i] < 0x20 && b[i] != '\t' && b[i] != '\n' && b[i] != '\r')
+			return 0;
+		if (b[i] == 0x7f)
+			return 0;
+		len = utf8_len(b + i, n - i);
+		if (len == 0)
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
 int eakte_mime__detect(eakte_mime *m, const uint8_t *buf, size_t len, char out[EAKTE_MIME_MAX])
 {
 	const char *t = by_signature(buf, len);
+
+	if (t == NULL && is_prose(buf, len))
+		t = "text/plain";
 
 	if (t == NULL && len == 0)
 		t = "application/x-empty";
