@@ -28,6 +28,7 @@ static const char help[] =
 typedef struct {
 	struct timespec start, last;
 	int shown;
+	int tty;
 } progress_state;
 
 static void on_progress(const char *phase, uint64_t done, uint64_t total, void *payload)
@@ -36,16 +37,22 @@ static void on_progress(const char *phase, uint64_t done, uint64_t total, void *
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	/* Quiet for the first second; then at most twice a second. */
+	long since_last = (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000;
+
+	/* Quiet for the first second; then on a terminal an updating line at
+	 * most twice a second, in a log a line every ten seconds. */
 	if (now.tv_sec - p->start.tv_sec < 1 && done < total)
 		return;
-	if (done < total && (now.tv_sec - p->last.tv_sec) * 1000 + (now.tv_nsec - p->last.tv_nsec) / 1000000 < 500)
+	if (done < total && since_last < (p->tty ? 500 : 10000))
 		return;
 	if (done == total && !p->shown)
 		return;
 	p->last = now;
 	p->shown = 1;
-	fprintf(stderr, "\reakte verify: %s %" PRIu64 "/%" PRIu64 "%s", phase, done, total, done == total ? "\n" : "");
+	if (p->tty)
+		fprintf(stderr, "\reakte verify: %s %" PRIu64 "/%" PRIu64 "%s", phase, done, total, done == total ? "\n" : "");
+	else if (done < total)
+		fprintf(stderr, "eakte verify: %s %" PRIu64 "/%" PRIu64 "\n", phase, done, total);
 }
 
 int cmd_verify(const cli_ctx *ctx, int argc, char **argv)
@@ -85,6 +92,8 @@ int cmd_verify(const cli_ctx *ctx, int argc, char **argv)
 	}
 	memset(&ps, 0, sizeof(ps));
 	clock_gettime(CLOCK_MONOTONIC, &ps.start);
+	ps.last = ps.start;
+	ps.tty = isatty(STDERR_FILENO);
 	vo.progress = on_progress;
 	vo.payload = &ps;
 	if ((ex = cli_open(&a, ctx, "verify", EAKTE_OPEN_READ)) != 0) {

@@ -1,10 +1,11 @@
 /*
  * merkle.c - RFC 9162 Merkle tree hashes, proofs and proof verification.
  *
- * Subtree hashes are computed over the leaf array on demand: a proof needs
- * O(log n) subtree hashes whose ranges together cover the tree once, so a
- * proof costs O(n) hashing and O(log n) memory.  The verifiers are a
- * line-by-line transcription of RFC 9162 sections 2.1.3.2 and 2.1.4.2.
+ * Proofs are generated top-down over the leaf array: at each level the
+ * sibling subtree is hashed with a compact range (a stack of perfect
+ * subtree roots), so a proof costs O(n) hashing and O(log n) memory.
+ * The verifiers transcribe RFC 9162 sections 2.1.3.2 and 2.1.4.2 step by
+ * step; the expected proof length is worked out only to explain a failure.
  */
 #include "merkle.h"
 
@@ -13,20 +14,35 @@
 
 #include <openssl/evp.h>
 
+/*
+ * One hash per level of a tree of up to 2^64 leaves, plus the old root a
+ * consistency proof carries when the old size is not a power of two.
+ */
+#define MAX_PROOF 65
+
+/*
+ * The header gives the hash functions no way to report failure.  OpenSSL
+ * fails here only when it cannot allocate a digest context or has no
+ * SHA-256 provider; the output is then all zeros rather than whatever the
+ * buffer held, so a verifier fails closed and a writer's damaged root is
+ * caught by the next verification instead of being undefined.
+ */
 static void sha256(eakte_hash out, const void *data, size_t len)
 {
-	EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL);
+	if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
+		memset(out, 0, EAKTE_HASH_LEN);
 }
 
 void eakte_merkle__leaf_hash(eakte_hash out, const void *data, size_t len)
 {
-	static const uint8_t zero = 0x00;
+	static const uint8_t leaf_prefix = 0x00;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
 
-	/* Failure here means OpenSSL cannot allocate a digest context; the zero
-	 * hash then fails every comparison it takes part in. */
+	/* A context, rather than copying data behind the prefix: leaves are
+	 * whole journal events of up to EAKTE_EVENT_MAX bytes. */
 	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(c, &zero, 1) != 1 || EVP_DigestUpdate(c, data, len) != 1 ||
+	    EVP_DigestUpdate(c, &leaf_prefix, 1) != 1 ||
+	    EVP_DigestUpdate(c, data, len) != 1 ||
 	    EVP_DigestFinal_ex(c, out, NULL) != 1)
 		memset(out, 0, EAKTE_HASH_LEN);
 	EVP_MD_CTX_free(c);
@@ -42,7 +58,8 @@ void eakte_merkle__node_hash(eakte_hash out, const eakte_hash left, const eakte_
 	sha256(out, buf, sizeof(buf));
 }
 
-/* Largest power of two strictly less than n (n >= 2). */
+/* Largest power of two strictly less than n, for n >= 2.  Written as
+ * k < n - k so that doubling k can never overflow. */
 static uint64_t split_point(uint64_t n)
 {
 	uint64_t k = 1;
@@ -52,48 +69,30 @@ static uint64_t split_point(uint64_t n)
 	return k;
 }
 
-/*
- * MTH of leaves[0..n), n >= 1, iteratively: a binary counter of perfect
- * subtree roots (the compact range), folded right to left at the end.
- */
-static void subtree_root(eakte_hash out, const eakte_hash *leaves, uint64_t n)
-{
-	eakte_merkle_range r;
-	uint64_t i;
-
-	eakte_merkle__range_init(&r);
-	for (i = 0; i < n; i++)
-		eakte_merkle__range_append(&r, leaves[i]);
-	eakte_merkle__range_root(&r, out);
-}
-
-void eakte_merkle__root(eakte_hash out, const eakte_hash *leaves, uint64_t n)
-{
-	if (n == 0) {
-		sha256(out, "", 0);
-		return;
-	}
-	subtree_root(out, leaves, n);
-}
-
 void eakte_merkle__range_init(eakte_merkle_range *range)
 {
 	memset(range, 0, sizeof(*range));
 }
 
+/*
+ * nodes[] holds one perfect subtree per set bit of size, so appending is a
+ * binary increment: each trailing one bit is a carry that merges the
+ * newest subtree into its equal-sized left neighbour.  A range of 2^64 - 1
+ * leaves cannot grow further; no journal gets there.
+ */
 void eakte_merkle__range_append(eakte_merkle_range *range, const eakte_hash leaf_hash)
 {
-	uint64_t size = range->size;
+	uint64_t carry = range->size;
 	eakte_hash cur;
 
-	/* Merge equal-sized perfect subtrees, like carrying in a binary add. */
 	memcpy(cur, leaf_hash, EAKTE_HASH_LEN);
-	while (size & 1) {
-		eakte_merkle__node_hash(cur, range->nodes[range->count - 1], cur);
+	while (carry & 1) {
 		range->count--;
-		size >>= 1;
+		eakte_merkle__node_hash(cur, range->nodes[range->count], cur);
+		carry >>= 1;
 	}
-	memcpy(range->nodes[range->count++], cur, EAKTE_HASH_LEN);
+	memcpy(range->nodes[range->count], cur, EAKTE_HASH_LEN);
+	range->count++;
 	range->size++;
 }
 
@@ -106,121 +105,153 @@ void eakte_merkle__range_root(const eakte_merkle_range *range, eakte_hash out)
 		sha256(out, "", 0);
 		return;
 	}
-	/* The left subtrees are the largest perfect ones, so MTH folds from the right. */
+	/* MTH splits off the largest power of two on the left, so the tree
+	 * is the subtrees joined from the right: n0 (n1 (n2 ...)). */
 	memcpy(acc, range->nodes[range->count - 1], EAKTE_HASH_LEN);
 	for (i = range->count - 1; i > 0; i--)
 		eakte_merkle__node_hash(acc, range->nodes[i - 1], acc);
 	memcpy(out, acc, EAKTE_HASH_LEN);
 }
 
-typedef struct {
-	eakte_hash *items;
-	size_t count;
-	size_t cap;
-} hash_list;
-
-static int push(hash_list *l, const eakte_hash h)
+/* MTH(d[0..n)), n >= 1, in O(log n) memory. */
+static void subtree_hash(eakte_hash out, const eakte_hash *d, uint64_t n)
 {
-	if (l->count == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		eakte_hash *p = realloc(l->items, cap * sizeof(*p));
-		if (p == NULL)
-			return eakte_error__oom("building a Merkle proof");
-		l->items = p;
-		l->cap = cap;
-	}
-	memcpy(l->items[l->count++], h, EAKTE_HASH_LEN);
-	return 0;
+	eakte_merkle_range r;
+	uint64_t i;
+
+	eakte_merkle__range_init(&r);
+	for (i = 0; i < n; i++)
+		eakte_merkle__range_append(&r, d[i]);
+	eakte_merkle__range_root(&r, out);
 }
 
-/* RFC 9162 2.1.3.1: PATH(m, D[n]), appended leaf-to-root order. */
-static int path(hash_list *out, uint64_t m, const eakte_hash *d, uint64_t n)
+void eakte_merkle__root(eakte_hash out, const eakte_hash *leaves, uint64_t n)
 {
-	eakte_hash h;
-	uint64_t k;
-	int rc;
+	if (n == 0) {
+		sha256(out, "", 0);
+		return;
+	}
+	subtree_hash(out, leaves, n);
+}
 
-	if (n <= 1)
+/* Hand a proof built in a local buffer to the caller in malloc'ed memory. */
+static int give_proof(eakte_hash **proof, size_t *count, eakte_hash *buf, size_t n)
+{
+	if (n == 0)
 		return 0;
-	k = split_point(n);
-	if (m < k) {
-		if ((rc = path(out, m, d, k)) < 0)
-			return rc;
-		subtree_root(h, d + k, n - k);
-	} else {
-		if ((rc = path(out, m - k, d + k, n - k)) < 0)
-			return rc;
-		subtree_root(h, d, k);
-	}
-	return push(out, h);
-}
-
-/* RFC 9162 2.1.4.1: SUBPROOF(m, D[n], b). */
-static int subproof(hash_list *out, uint64_t m, const eakte_hash *d, uint64_t n, int b)
-{
-	eakte_hash h;
-	uint64_t k;
-	int rc;
-
-	if (m == n) {
-		if (b)
-			return 0;
-		subtree_root(h, d, n);
-		return push(out, h);
-	}
-	k = split_point(n);
-	if (m <= k) {
-		if ((rc = subproof(out, m, d, k, b)) < 0)
-			return rc;
-		subtree_root(h, d + k, n - k);
-	} else {
-		if ((rc = subproof(out, m - k, d + k, n - k, 0)) < 0)
-			return rc;
-		subtree_root(h, d, k);
-	}
-	return push(out, h);
+	*proof = malloc(n * sizeof(eakte_hash));
+	if (*proof == NULL)
+		return eakte_error__oom("a Merkle proof");
+	memcpy(*proof, buf, n * sizeof(eakte_hash));
+	*count = n;
+	return 0;
 }
 
 int eakte_merkle__inclusion_proof(eakte_hash **proof, size_t *count,
 	const eakte_hash *leaves, uint64_t n, uint64_t index)
 {
-	hash_list l = { NULL, 0, 0 };
-	int rc;
+	eakte_hash path[MAX_PROOF];
+	size_t len = MAX_PROOF;
+	uint64_t m = index;
 
 	*proof = NULL;
 	*count = 0;
 	if (index >= n)
-		return eakte_error__set(EAKTE_EINVALID, "inclusion proof for index %llu in a tree of %llu leaves",
+		return eakte_error__set(EAKTE_EINVALID,
+			"cannot make an inclusion proof for index %llu in a tree of %llu leaves: the index must be below the size",
 			(unsigned long long)index, (unsigned long long)n);
-	if ((rc = path(&l, index, leaves, n)) < 0) {
-		free(l.items);
-		return rc;
+	/*
+	 * RFC 9162 2.1.3.1 PATH, unrolled: descend from the root towards leaf
+	 * m, taking the sibling subtree at each level.  PATH lists siblings
+	 * leaf first, so the buffer is filled from the back.
+	 */
+	while (n > 1) {
+		uint64_t k = split_point(n);
+
+		len--;
+		if (m < k) {
+			subtree_hash(path[len], leaves + k, n - k);
+			n = k;
+		} else {
+			subtree_hash(path[len], leaves, k);
+			leaves += k;
+			m -= k;
+			n -= k;
+		}
 	}
-	*proof = l.items;
-	*count = l.count;
-	return 0;
+	return give_proof(proof, count, path + len, MAX_PROOF - len);
 }
 
 int eakte_merkle__consistency_proof(eakte_hash **proof, size_t *count,
 	const eakte_hash *leaves, uint64_t m, uint64_t n)
 {
-	hash_list l = { NULL, 0, 0 };
-	int rc;
+	eakte_hash path[MAX_PROOF];
+	size_t len = MAX_PROOF;
+	bool whole_old_tree = true;
 
 	*proof = NULL;
 	*count = 0;
 	if (m == 0 || m > n)
-		return eakte_error__set(EAKTE_EINVALID, "consistency proof between sizes %llu and %llu: need 0 < m <= n",
+		return eakte_error__set(EAKTE_EINVALID,
+			"cannot make a consistency proof from tree size %llu to %llu: need 0 < old size <= new size",
 			(unsigned long long)m, (unsigned long long)n);
-	if (m == n)
-		return 0;
-	if ((rc = subproof(&l, m, leaves, n, 1)) < 0) {
-		free(l.items);
-		return rc;
+	/*
+	 * RFC 9162 2.1.4.1 SUBPROOF(m, D[n], true), unrolled like PATH above.
+	 * b (whole_old_tree) holds while the descent has only gone left: the
+	 * subtree where it stops is then the old tree itself, whose root the
+	 * verifier has.  After a step right it is only part of the old tree,
+	 * and its hash must be sent.
+	 */
+	while (m != n) {
+		uint64_t k = split_point(n);
+
+		len--;
+		if (m <= k) {
+			subtree_hash(path[len], leaves + k, n - k);
+			n = k;
+		} else {
+			subtree_hash(path[len], leaves, k);
+			leaves += k;
+			m -= k;
+			n -= k;
+			whole_old_tree = false;
+		}
 	}
-	*proof = l.items;
-	*count = l.count;
-	return 0;
+	if (!whole_old_tree) {
+		len--;
+		subtree_hash(path[len], leaves, n);
+	}
+	return give_proof(proof, count, path + len, MAX_PROOF - len);
+}
+
+/*
+ * How many hashes the loop shared by 2.1.3.2 step 4 and 2.1.4.2 step 6
+ * consumes before sn reaches 0: the proof length the verifier accepts.
+ * Only used to say what was expected when a proof has the wrong length.
+ */
+static size_t accepted_length(uint64_t fn, uint64_t sn)
+{
+	size_t n = 0;
+
+	while (sn != 0) {
+		if (!(fn & 1) && fn == sn) {
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
+			}
+		}
+		fn >>= 1;
+		sn >>= 1;
+		n++;
+	}
+	return n;
+}
+
+static int inclusion_length_error(size_t count, uint64_t index, uint64_t size)
+{
+	return eakte_error__set(EAKTE_EVERIFY,
+		"inclusion proof has %zu hashes, expected %zu for index %llu in a tree of %llu",
+		count, accepted_length(index, size - 1), (unsigned long long)index, (unsigned long long)size);
 }
 
 int eakte_merkle__verify_inclusion(const eakte_hash leaf_hash, uint64_t index, uint64_t size,
@@ -230,87 +261,117 @@ int eakte_merkle__verify_inclusion(const eakte_hash leaf_hash, uint64_t index, u
 	eakte_hash r;
 	size_t i;
 
-	/* RFC 9162 2.1.3.2 step 1 */
+	/* 1. */
 	if (index >= size)
-		return eakte_error__set(EAKTE_EVERIFY, "inclusion proof: index %llu is not below the tree size %llu",
+		return eakte_error__set(EAKTE_EVERIFY,
+			"inclusion proof for index %llu in a tree of %llu: the index is not below the tree size",
 			(unsigned long long)index, (unsigned long long)size);
-	/* step 2 */
+	/* 2. */
 	fn = index;
 	sn = size - 1;
-	/* step 3 */
+	/* 3. */
 	memcpy(r, leaf_hash, EAKTE_HASH_LEN);
-	/* step 4 */
+	/* 4. */
 	for (i = 0; i < count; i++) {
+		/* a. */
 		if (sn == 0)
-			return eakte_error__set(EAKTE_EVERIFY, "inclusion proof has %zu hashes, more than index %llu in a tree of %llu needs",
-				count, (unsigned long long)index, (unsigned long long)size);
+			return inclusion_length_error(count, index, size);
+		/* b. */
 		if ((fn & 1) || fn == sn) {
 			eakte_merkle__node_hash(r, proof[i], r);
-			if (!(fn & 1)) {
-				while (!(fn & 1) && fn != 0) {
-					fn >>= 1;
-					sn >>= 1;
-				}
+			while (!(fn & 1) && fn != 0) {
+				fn >>= 1;
+				sn >>= 1;
 			}
 		} else {
 			eakte_merkle__node_hash(r, r, proof[i]);
 		}
+		/* c. */
 		fn >>= 1;
 		sn >>= 1;
 	}
-	/* step 5 */
+	/* 5. */
 	if (sn != 0)
-		return eakte_error__set(EAKTE_EVERIFY, "inclusion proof has %zu hashes, fewer than index %llu in a tree of %llu needs",
-			count, (unsigned long long)index, (unsigned long long)size);
+		return inclusion_length_error(count, index, size);
 	if (memcmp(r, root, EAKTE_HASH_LEN) != 0)
-		return eakte_error__set(EAKTE_EVERIFY, "inclusion proof does not lead to the root of the tree of size %llu",
-			(unsigned long long)size);
+		return eakte_error__set(EAKTE_EVERIFY,
+			"inclusion proof for index %llu in a tree of %llu does not lead to the expected root",
+			(unsigned long long)index, (unsigned long long)size);
 	return 0;
+}
+
+static int consistency_length_error(size_t count, uint64_t size1, uint64_t size2)
+{
+	uint64_t fn = size1 - 1, sn = size2 - 1;
+	size_t expected = (size1 & (size1 - 1)) == 0 ? 0 : 1;
+
+	while (fn & 1) {
+		fn >>= 1;
+		sn >>= 1;
+	}
+	expected += accepted_length(fn, sn);
+	return eakte_error__set(EAKTE_EVERIFY,
+		"consistency proof has %zu hashes, expected %zu from tree size %llu to %llu",
+		count, expected, (unsigned long long)size1, (unsigned long long)size2);
 }
 
 int eakte_merkle__verify_consistency(uint64_t size1, uint64_t size2,
 	const eakte_hash *proof, size_t count, const eakte_hash root1, const eakte_hash root2)
 {
+	const uint8_t *first;
 	uint64_t fn, sn;
 	eakte_hash fr, sr;
-	size_t i = 0;
+	size_t i;
 
+	/* The RFC's algorithm assumes 0 < size1 < size2; the cases outside
+	 * that are settled here (as transparency-dev/merkle does). */
 	if (size1 == 0)
-		return eakte_error__set(EAKTE_EVERIFY, "consistency proof from an empty tree proves nothing");
+		return eakte_error__set(EAKTE_EVERIFY,
+			"consistency proof from tree size 0 to %llu: a proof from the empty tree proves nothing",
+			(unsigned long long)size2);
 	if (size1 > size2)
-		return eakte_error__set(EAKTE_EVERIFY, "consistency proof: old size %llu is larger than new size %llu",
+		return eakte_error__set(EAKTE_EVERIFY,
+			"consistency proof from tree size %llu to %llu: the first tree is the larger one",
 			(unsigned long long)size1, (unsigned long long)size2);
 	if (size1 == size2) {
 		if (count != 0)
-			return eakte_error__set(EAKTE_EVERIFY, "consistency proof between equal sizes must be empty");
+			return eakte_error__set(EAKTE_EVERIFY,
+				"consistency proof between two trees of size %llu has %zu hashes, expected none",
+				(unsigned long long)size1, count);
 		if (memcmp(root1, root2, EAKTE_HASH_LEN) != 0)
-			return eakte_error__set(EAKTE_EVERIFY, "trees of equal size %llu have different roots",
-				(unsigned long long)size1);
+			return eakte_error__set(EAKTE_EVERIFY,
+				"two trees of size %llu have different roots", (unsigned long long)size1);
 		return 0;
 	}
-	/* RFC 9162 2.1.4.2 step 1: if size1 is a power of two, prepend root1. */
+	/* 1. */
 	if (count == 0)
-		return eakte_error__set(EAKTE_EVERIFY, "consistency proof is empty");
-	/* steps 2-4 */
-	fn = size1 - 1;
-	sn = size2 - 1;
+		return consistency_length_error(count, size1, size2);
+	/* 2. Rather than prepending root1 to a copy of the array, keep the
+	 * first value apart; i indexes the subsequent values in proof. */
 	if ((size1 & (size1 - 1)) == 0) {
-		memcpy(fr, root1, EAKTE_HASH_LEN);
-		memcpy(sr, root1, EAKTE_HASH_LEN);
+		first = root1;
+		i = 0;
 	} else {
-		/* step 3: while LSB(fn) is set, shift fn and sn right */
-		memcpy(fr, proof[0], EAKTE_HASH_LEN);
-		memcpy(sr, proof[0], EAKTE_HASH_LEN);
+		first = proof[0];
 		i = 1;
 	}
+	/* 3. */
+	fn = size1 - 1;
+	sn = size2 - 1;
+	/* 4. */
 	while (fn & 1) {
 		fn >>= 1;
 		sn >>= 1;
 	}
-	/* step 5 */
+	/* 5. */
+	memcpy(fr, first, EAKTE_HASH_LEN);
+	memcpy(sr, first, EAKTE_HASH_LEN);
+	/* 6. */
 	for (; i < count; i++) {
+		/* a. */
 		if (sn == 0)
-			return eakte_error__set(EAKTE_EVERIFY, "consistency proof has too many hashes (%zu)", count);
+			return consistency_length_error(count, size1, size2);
+		/* b. */
 		if ((fn & 1) || fn == sn) {
 			eakte_merkle__node_hash(fr, proof[i], fr);
 			eakte_merkle__node_hash(sr, proof[i], sr);
@@ -321,17 +382,20 @@ int eakte_merkle__verify_consistency(uint64_t size1, uint64_t size2,
 		} else {
 			eakte_merkle__node_hash(sr, sr, proof[i]);
 		}
+		/* c. */
 		fn >>= 1;
 		sn >>= 1;
 	}
-	/* step 6 */
+	/* 7. */
 	if (sn != 0)
-		return eakte_error__set(EAKTE_EVERIFY, "consistency proof has too few hashes (%zu)", count);
+		return consistency_length_error(count, size1, size2);
 	if (memcmp(fr, root1, EAKTE_HASH_LEN) != 0)
-		return eakte_error__set(EAKTE_EVERIFY, "consistency proof does not reproduce the old root (size %llu)",
-			(unsigned long long)size1);
+		return eakte_error__set(EAKTE_EVERIFY,
+			"consistency proof from tree size %llu to %llu does not reproduce the first root",
+			(unsigned long long)size1, (unsigned long long)size2);
 	if (memcmp(sr, root2, EAKTE_HASH_LEN) != 0)
-		return eakte_error__set(EAKTE_EVERIFY, "consistency proof does not reproduce the new root (size %llu)",
-			(unsigned long long)size2);
+		return eakte_error__set(EAKTE_EVERIFY,
+			"consistency proof from tree size %llu to %llu does not reproduce the second root",
+			(unsigned long long)size1, (unsigned long long)size2);
 	return 0;
 }
