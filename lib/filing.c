@@ -1,10 +1,11 @@
 /*
  * filing.c - filing documents as one group commit.
  *
- * eakte_batch_add_*() checks the request and opens the file at once (so
- * that errors name the file), then hands it to a small pool of worker
- * threads that stream it into a content object (hashing, compressing,
- * writing) while the caller adds more.  At most
+ * eakte_batch_add_*() checks the request, builds the metadata object and
+ * opens the file at once (so that errors name the file), then hands it to
+ * a small pool of worker threads that stream it into a content object
+ * (hashing, compressing, writing) while the caller adds more.  Metadata
+ * objects are small and go into the batch's pack with the journal objects.  At most
  * MAX_IN_FLIGHT files are open at a time.  eakte_batch_commit() waits for
  * the workers, makes all objects durable with one syncfs, and appends one event
  * per document in one journal transaction.  If anything failed, nothing
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #define MAX_WORKERS 4
@@ -87,8 +89,6 @@ static void *worker(void *arg)
 		rc = mime_rc;
 		if (rc == 0)
 			rc = eakte_obj__write_fd(&it->content, b->a->objects_fd, it->fd, mime, &dirty, it->what);
-		if (rc == 0)
-			rc = eakte_obj__write_mem(&it->meta, b->a->objects_fd, it->meta_json, it->meta_len, 1, &dirty);
 		if (rc < 0)
 			it->error = strdup(eakte_error_last());
 		close(it->fd);
@@ -396,13 +396,20 @@ int eakte_batch_add_fd(eakte_batch *b, int fd, const eakte_file_options *o, char
 	return rc;
 }
 
-static int append_event(eakte_txn *t, const item *it)
+static int append_event(eakte_txn *t, item *it)
 {
 	char sha[EAKTE_HASH_HEX_LEN + 1], oid[EAKTE_OID_HEX_LEN + 1];
 	char msha[EAKTE_HASH_HEX_LEN + 1], moid[EAKTE_OID_HEX_LEN + 1];
 	json_t *ev = json_object(), *content = json_object(), *meta = json_object();
+	git_oid meta_oid;
 	int rc = 0;
 
+	/* The metadata object is small: it goes into the batch's pack with the
+	 * journal objects rather than into a file of its own. */
+	if ((rc = eakte_txnodb__put(eakte_txn__archive(t)->txnodb, &meta_oid, it->meta_json, it->meta_len, GIT_OBJECT_BLOB)) < 0)
+		goto out;
+	memcpy(it->meta.oid, meta_oid.id, EAKTE_OID_LEN);
+	EVP_Digest(it->meta_json, it->meta_len, it->meta.sha256, NULL, EVP_sha256(), NULL);
 	eakte_hex__encode(sha, it->content.sha256, EAKTE_HASH_LEN);
 	eakte_hex__encode(oid, it->content.oid, EAKTE_OID_LEN);
 	eakte_hex__encode(msha, it->meta.sha256, EAKTE_HASH_LEN);

@@ -358,6 +358,11 @@ int eakte_txn__begin(eakte_txn **out, eakte_archive *a)
 	return 0;
 }
 
+eakte_archive *eakte_txn__archive(const eakte_txn *t)
+{
+	return t->a;
+}
+
 void eakte_txn__free(eakte_txn *t)
 {
 	size_t i;

@@ -86,6 +86,9 @@ int eakte_txn__append(eakte_txn *t, json_t *event, uint64_t *seq_out);
 int eakte_txn__state_put(eakte_txn *t, const char *path, const uint8_t oid[EAKTE_OID_LEN]);
 
 int eakte_txn__commit(eakte_txn *t);
+
+/* The archive a transaction writes to. */
+eakte_archive *eakte_txn__archive(const eakte_txn *t);
 void eakte_txn__free(eakte_txn *t);
 
 /* The state tree paths of a document version. */

@@ -75,6 +75,7 @@ typedef struct {
 	uint8_t pub[EAKTE_ED25519_PUB_LEN];
 	char origin[256];
 	uint64_t state_size;
+	pthread_mutex_t git_mu;     /* libgit2 reads from the content workers, one at a time */
 } vctx;
 
 static int fail(vctx *v, const char *kind, int64_t seq, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -427,20 +428,23 @@ static void check_state(vctx *v)
  * or a negative error code (the error text is this thread's).
  */
 static int hash_object(vctx *v, const filed *f, const uint8_t oid[EAKTE_OID_LEN], const uint8_t sha[EAKTE_HASH_LEN],
-	const char *what, uint64_t *bytes, char *msg, size_t msg_len)
+	const char *what, int packed, uint64_t *bytes, char *msg, size_t msg_len)
 {
 	eakte_obj_info info;
 	char e[EAKTE_HASH_HEX_LEN + 1], a[EAKTE_HASH_HEX_LEN + 1], name[EAKTE_OID_HEX_LEN + 1];
 	int rc;
 
 	eakte_hex__encode(name, oid, EAKTE_OID_LEN);
-	rc = eakte_obj__read(&info, v->a->objects_fd, oid, NULL, NULL);
+	/* Content is a loose object (streamed); metadata sits in a pack. */
+	rc = packed ? EAKTE_ENOTFOUND : eakte_obj__read(&info, v->a->objects_fd, oid, NULL, NULL);
 	if (rc == EAKTE_ENOTFOUND) {
-		/* Not loose (store.git was repacked by hand): read it through libgit2. */
+		/* Packed, or store.git was repacked by hand: read it through libgit2. */
 		git_oid g;
 		git_blob *blob;
 		git_oid_fromraw(&g, oid);
+		pthread_mutex_lock(&v->git_mu);
 		if (git_blob_lookup(&blob, v->a->repo, &g) < 0) {
+			pthread_mutex_unlock(&v->git_mu);
 			snprintf(msg, msg_len, "document %s (event %" PRIu64 "): %s object %s is missing",
 				f->doc, f->seq, what, name);
 			return 1;
@@ -448,6 +452,7 @@ static int hash_object(vctx *v, const filed *f, const uint8_t oid[EAKTE_OID_LEN]
 		info.size = (uint64_t)git_blob_rawsize(blob);
 		EVP_Digest(git_blob_rawcontent(blob), (size_t)info.size, info.sha256, NULL, EVP_sha256(), NULL);
 		git_blob_free(blob);
+		pthread_mutex_unlock(&v->git_mu);
 		rc = 0;
 	}
 	if (rc == EAKTE_ECORRUPT) {
@@ -503,9 +508,9 @@ static void *content_worker(void *arg)
 		f = &p->v->files[i];
 		if (f->seen == 0)
 			continue;
-		r = hash_object(p->v, f, f->content_oid, f->content_sha, "content", &b1, msg, sizeof(msg));
+		r = hash_object(p->v, f, f->content_oid, f->content_sha, "content", 0, &b1, msg, sizeof(msg));
 		if (r == 0)
-			r = hash_object(p->v, f, f->meta_oid, f->meta_sha, "metadata", &b2, msg, sizeof(msg));
+			r = hash_object(p->v, f, f->meta_oid, f->meta_sha, "metadata", 1, &b2, msg, sizeof(msg));
 		pthread_mutex_lock(&p->mu);
 		if (r < 0 && p->rc == 0) {
 			p->rc = r;
@@ -576,6 +581,7 @@ int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify
 	if (opts->since != NULL && opts->since_len > EAKTE_NOTE_MAX)
 		return eakte_error__set(EAKTE_EINVALID, "the saved checkpoint is larger than 1 MiB");
 	memset(&v, 0, sizeof(v));
+	pthread_mutex_init(&v.git_mu, NULL);
 	v.a = a;
 	v.opts = opts;
 	v.r = calloc(1, sizeof(*v.r));
@@ -598,6 +604,7 @@ int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify
 	if (v.r->ok && !opts->quick)
 		rc = check_content(&v);
 out:
+	pthread_mutex_destroy(&v.git_mu);
 	free(v.leaves);
 	free(v.files);
 	if (rc < 0) {
