@@ -140,6 +140,31 @@ static int valid_origin(const char *s)
 }
 
 /* Open store.git and the directories; no state yet. */
+/*
+ * libgit2 moves a reference by writing REF.lock and renaming it over REF.
+ * A writer killed between the two leaves REF.lock behind, and every later
+ * update of that reference would fail.  Only eakte writes store.git, and only
+ * while holding the archive lock, which we now hold: such a file is the
+ * remainder of a dead writer and is removed.  The reference itself is
+ * untouched, so the state before the crash stands.
+ */
+static int remove_stale_ref_locks(int dirfd)
+{
+	static const char *const locks[] = {
+		"store.git/" EAKTE_JOURNAL_REF ".lock",
+		"store.git/" EAKTE_STATE_REF ".lock",
+		"store.git/packed-refs.lock",
+	};
+
+	for (size_t i = 0; i < sizeof(locks) / sizeof(locks[0]); i++) {
+		if (unlinkat(dirfd, locks[i], 0) != 0 && errno != ENOENT)
+			return eakte_error__set_errno(eakte_error__from_errno(errno), errno,
+				"cannot remove the stale lock file %s left by a writer that stopped "
+				"(remove it by hand while no eakte process runs)", locks[i]);
+	}
+	return 0;
+}
+
 static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 {
 	eakte_archive *a;
@@ -168,6 +193,8 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 	}
 	if (flags & EAKTE_OPEN_WRITE) {
 		if ((rc = eakte_fs__lock(&a->lock_fd, a->dirfd, "lock")) < 0)
+			goto fail;
+		if ((rc = remove_stale_ref_locks(a->dirfd)) < 0)
 			goto fail;
 	}
 	a->objects_fd = openat(a->dirfd, "store.git/objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -69,3 +69,21 @@ def test_kill_during_batches(archive, tmp_path):
     for doc_id, path in acknowledged.items():
         assert run("get", doc_id, archive=archive, check=0).out == path.read_bytes()
     print(f"{killed} killed, {completed} completed, {len(acknowledged)} acknowledged documents checked")
+
+
+def test_stale_reference_locks_from_a_killed_writer(archive, tmp_path):
+    """A writer killed while libgit2 moved a reference leaves REF.lock; the
+    next writer must not be blocked by it (found by the kill test in CI)."""
+    doc = tmp_path / "a.txt"
+    doc.write_bytes(b"Akte vor dem Absturz\n")
+    run("file", doc, "--akte", "L-1", archive=archive, check=0)
+    store = archive / "store.git"
+    before = (store / "refs/heads/journal").read_text()
+    for lock in ("refs/heads/journal.lock", "refs/eakte/state.lock", "packed-refs.lock"):
+        (store / lock).write_text("0" * 40 + "\n")
+    doc_id = run("file", doc, "--akte", "L-2", archive=archive, check=0).text.strip()
+    assert (store / "refs/heads/journal").read_text() != before
+    for lock in ("refs/heads/journal.lock", "refs/eakte/state.lock", "packed-refs.lock"):
+        assert not (store / lock).exists()
+    run("verify", archive=archive, check=0)
+    assert run("get", doc_id, archive=archive, check=0).out == doc.read_bytes()
