@@ -15,8 +15,15 @@ echo "== eakte init $ARCHIVE"
 $EAKTE init "$ARCHIVE" --origin demo.musterstadt.de/eakte
 export EAKTE_ARCHIVE="$ARCHIVE"
 
-echo "== eakte file docs/samples/* --akte 32.10.02-2026/0007"
-ids=$($EAKTE file docs/samples/* --akte 32.10.02-2026/0007 --meta absender=Bürgerbüro)
+echo "== eakte plan import docs/aktenplan.csv"
+$EAKTE plan import docs/aktenplan.csv
+
+echo "== eakte akte create --plan 32.10.02 --title 'Bauantrag Müller, Hauptstraße 5'"
+AZ=$($EAKTE akte create --plan 32.10.02 --title "Bauantrag Müller, Hauptstraße 5")
+echo "$AZ"
+
+echo "== eakte file docs/samples/* --akte $AZ"
+ids=$($EAKTE file docs/samples/* --akte "$AZ" --meta absender=Bürgerbüro)
 echo "$ids"
 first=$(echo "$ids" | head -n 1)
 
@@ -25,6 +32,12 @@ $EAKTE show "$first"
 
 echo "== eakte get $first | sha256sum"
 $EAKTE get "$first" | sha256sum
+
+echo "== eakte search 'mueller'"
+$EAKTE search mueller
+
+echo "== eakte ls"
+$EAKTE ls
 
 echo "== eakte log"
 $EAKTE log

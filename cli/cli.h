@@ -36,5 +36,11 @@ int cmd_checkpoint(const cli_ctx *ctx, int argc, char **argv);
 int cmd_proof(const cli_ctx *ctx, int argc, char **argv);
 int cmd_verify_proof(const cli_ctx *ctx, int argc, char **argv);
 int cmd_verify(const cli_ctx *ctx, int argc, char **argv);
+int cmd_plan(const cli_ctx *ctx, int argc, char **argv);
+int cmd_akte(const cli_ctx *ctx, int argc, char **argv);
+int cmd_meta(const cli_ctx *ctx, int argc, char **argv);
+int cmd_search(const cli_ctx *ctx, int argc, char **argv);
+int cmd_ls(const cli_ctx *ctx, int argc, char **argv);
+int cmd_reindex(const cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
-/* cmd_file.c - eakte file PATH... --akte AZ [--title T] [--meta KEY=VALUE]... */
+/* cmd_file.c - eakte file PATH... --akte AZ [--vorgang N] [--title T] [--meta KEY=VALUE]...
+ *              eakte file --new-version-of DOC PATH */
 #include "cli.h"
 
 #include <getopt.h>
@@ -6,14 +7,22 @@
 #include <string.h>
 
 static const char help[] =
-	"usage: eakte file PATH... --akte AZ [--title T] [--meta KEY=VALUE]...\n"
+	"usage: eakte file PATH... --akte AZ [--vorgang N] [--title T] [--meta KEY=VALUE]...\n"
+	"       eakte file --new-version-of DOC PATH [--title T] [--meta KEY=VALUE]...\n"
 	"\n"
 	"File each PATH (a regular file) into the Akte AZ and print one document id\n"
 	"per line, in the order given.  All files of one call are one group commit:\n"
 	"either all are filed or, on any error, none.  The ids are printed only after\n"
 	"the batch is durable.\n"
 	"\n"
-	"  --akte AZ         Aktenzeichen of the Akte (required)\n"
+	"The Akte must exist (exit 3) and be open (exit 4); the detected type of each\n"
+	"file must be allowed by the archive's format policy (exit 4).  After the ids\n"
+	"are printed, the text of the documents is extracted for the search index.\n"
+	"\n"
+	"  --akte AZ         Aktenzeichen of the Akte (required for new documents)\n"
+	"  --vorgang N       file into Vorgang N of the Akte\n"
+	"  --new-version-of DOC  file PATH as the next version of document DOC; the old\n"
+	"                    version stays unchanged; title and metadata carry over\n"
 	"  --title T         title (default: the file name); with several files, each gets T\n"
 	"  --meta KEY=VALUE  descriptive metadata, repeatable (KEY: A-Z a-z 0-9 _ - .)\n";
 
@@ -23,6 +32,8 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 		{ "akte", required_argument, NULL, 'a' },
 		{ "title", required_argument, NULL, 't' },
 		{ "meta", required_argument, NULL, 'm' },
+		{ "vorgang", required_argument, NULL, 'v' },
+		{ "new-version-of", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -42,13 +53,24 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 		case 'a': fo.akte = optarg; break;
 		case 't': fo.title = optarg; break;
 		case 'm': meta[nmeta++] = optarg; break;
+		case 'v': {
+			char *end;
+			long long v = strtoll(optarg, &end, 10);
+			if (*end != '\0' || v < 1) {
+				free(meta);
+				return cli_usage("file", "--vorgang needs a number 1, 2, ...");
+			}
+			fo.vorgang = v;
+			break;
+		}
+		case 'n': fo.new_version_of = optarg; break;
 		case 'h': fputs(help, stdout); free(meta); return EXIT_OK;
 		default: free(meta); return cli_usage("file", "bad option");
 		}
 	}
 	fo.meta = meta;
 	fo.meta_count = nmeta;
-	if (fo.akte == NULL) {
+	if (fo.akte == NULL && fo.new_version_of == NULL) {
 		free(meta);
 		return cli_usage("file", "--akte AZ is required");
 	}
@@ -56,6 +78,10 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 	if (npaths == 0) {
 		free(meta);
 		return cli_usage("file", "no file given");
+	}
+	if (fo.new_version_of != NULL && npaths != 1) {
+		free(meta);
+		return cli_usage("file", "--new-version-of takes exactly one file");
 	}
 	ids = calloc(npaths, sizeof(*ids));
 	if (ids == NULL) {
@@ -83,6 +109,13 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 		printf("%s\n", ids[i]);
 	if (fflush(stdout) != 0)
 		ex = EXIT_IO;
+	/* The documents are filed; text extraction only feeds the index and
+	 * never turns a filing into a failure. */
+	if ((rc = eakte_extract_pending(a, 0)) < 0)
+		fprintf(stderr, "eakte file: warning: text extraction did not finish (%s); it resumes with the next write or `eakte reindex`\n",
+			eakte_error_last());
+	if (eakte_archive_warning(a)[0])
+		fprintf(stderr, "eakte file: warning: %s\n", eakte_archive_warning(a));
 out:
 	eakte_batch_free(b);
 	eakte_archive_free(a);

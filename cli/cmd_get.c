@@ -1,4 +1,4 @@
-/* cmd_get.c - eakte get DOC [-o FILE] */
+/* cmd_get.c - eakte get DOC [--version N] [-o FILE] */
 #include "cli.h"
 
 #include <errno.h>
@@ -9,19 +9,21 @@
 #include <unistd.h>
 
 static const char help[] =
-	"usage: eakte get DOC [-o FILE]\n"
+	"usage: eakte get DOC [--version N] [-o FILE]\n"
 	"\n"
 	"Write the content of document DOC, byte for byte as filed, to standard output\n"
 	"or FILE.  The SHA-256 is re-checked on the way out.  With -o, FILE appears\n"
 	"only if the check passed; on standard output a failed check (exit 1) means\n"
 	"the bytes already written must be discarded.\n"
 	"\n"
+	"  --version N        that version (1 = as first filed; default: the latest)\n"
 	"  -o, --output FILE  write to FILE (replaced atomically)\n";
 
 int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "output", required_argument, NULL, 'o' },
+		{ "version", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -30,10 +32,19 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 	eakte_archive *a = NULL;
 	eakte_doc *d = NULL;
 	int c, rc, ex, fd = STDOUT_FILENO, created = 0;
+	unsigned int version = 0;
 
 	while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': output = optarg; break;
+		case 'v': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end != '\0' || v < 1 || v > 1000000)
+				return cli_usage("get", "--version needs a number 1, 2, ...");
+			version = (unsigned int)v;
+			break;
+		}
 		case 'h': fputs(help, stdout); return EXIT_OK;
 		default: return cli_usage("get", "bad option");
 		}
@@ -42,7 +53,7 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 		return cli_usage("get", "give exactly one document id");
 	if ((ex = cli_open(&a, ctx, "get", EAKTE_OPEN_READ)) != 0)
 		return ex;
-	if ((rc = eakte_doc_lookup(&d, a, argv[optind])) < 0) {
+	if ((rc = eakte_doc_lookup_version(&d, a, argv[optind], version)) < 0) {
 		ex = cli_fail("get", rc);
 		goto out;
 	}

@@ -20,9 +20,15 @@ static const struct {
 	const char *summary;
 } verbs[] = {
 	{ "init", cmd_init, "create a new archive" },
-	{ "file", cmd_file, "file documents into an Akte" },
-	{ "show", cmd_show, "show a document's record" },
+	{ "plan", cmd_plan, "import and show the Aktenplan" },
+	{ "akte", cmd_akte, "create, show, list, close and reopen Akten" },
+	{ "file", cmd_file, "file documents (or a new version) into an Akte" },
+	{ "meta", cmd_meta, "change a document's metadata" },
+	{ "show", cmd_show, "show a document's record and history" },
 	{ "get", cmd_get, "write a document's content, re-verified" },
+	{ "search", cmd_search, "search titles, metadata and text" },
+	{ "ls", cmd_ls, "the tree: Aktenplan, Akten, Vorgänge, documents" },
+	{ "reindex", cmd_reindex, "rebuild the index from the journal" },
 	{ "log", cmd_log, "list the journal, oldest first" },
 	{ "checkpoint", cmd_checkpoint, "print the latest signed checkpoint" },
 	{ "proof", cmd_proof, "print the inclusion proof of an event" },

@@ -8,6 +8,7 @@
 #include "cjson.h"
 #include "encode.h"
 #include "fsutil.h"
+#include "index.h"
 #include "journal.h"
 #include "note.h"
 #include "sshsig.h"
@@ -108,6 +109,7 @@ void eakte_archive_free(eakte_archive *a)
 {
 	if (a == NULL)
 		return;
+	eakte_index__close(a->index);
 	/* The txnodb belongs to the odb once added; freeing the odb frees it. */
 	git_odb_free(a->odb);
 	git_repository_free(a->repo);
@@ -179,6 +181,7 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 		return eakte_error__oom("opening the archive");
 	a->dirfd = a->objects_fd = a->lock_fd = -1;
 	a->flags = flags;
+	eakte_conf__defaults(&a->conf);
 	eakte_archive__default_actor(a->actor, sizeof(a->actor));
 	a->path = strdup(path);
 	if (a->path == NULL) {
@@ -259,7 +262,7 @@ int eakte_archive_open(eakte_archive **out, const char *path, unsigned int flags
 		goto fail;
 	}
 	if (flags & EAKTE_OPEN_WRITE) {
-		if ((rc = load_private_key(a)) < 0)
+		if ((rc = eakte_conf__load(&a->conf, a->dirfd)) < 0 || (rc = load_private_key(a)) < 0)
 			goto fail;
 		if ((rc = eakte_journal__catch_up(a)) < 0)
 			goto fail;
@@ -423,9 +426,16 @@ int eakte_archive_init(const char *path, const eakte_init_options *opts)
 		rc = eakte_error__oom("building the genesis event");
 		goto out;
 	}
+	if ((rc = eakte_fs__write_atomic(dfd, EAKTE_CONF_FILE, eakte_conf__default_text(),
+		     strlen(eakte_conf__default_text()), 0644)) < 0)
+		goto out;
 	if ((rc = eakte_txn__begin(&t, a)) < 0 || (rc = eakte_txn__append(t, ev, NULL)) < 0 ||
 	    (rc = eakte_txn__commit(t)) < 0)
 		goto out;
+	{
+		eakte_index *ix;
+		rc = eakte_index__for_writer(&ix, a);
+	}
 out:
 	eakte_txn__free(t);
 	json_decref(ev);

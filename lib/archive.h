@@ -12,11 +12,14 @@
  *                          allowed_signers, note.vkey
  *   <archive>/cache/       derived files, rebuilt when they disagree
  *   <archive>/lock         the single-writer lock (flock)
+ *   <archive>/eakte.conf   settings (conf.h)
+ *   <archive>/index.sqlite the index (index.h), derived from the journal
  */
 #ifndef EAKTE_ARCHIVE_H
 #define EAKTE_ARCHIVE_H
 
 #include "common.h"
+#include "conf.h"
 #include "key.h"
 #include "merkle.h"
 #include "objstore.h"
@@ -51,6 +54,11 @@ struct eakte_archive {
 	int has_state;
 	uint64_t state_size;     /* size recorded in the state (may lag after a crash) */
 	int state_mismatch;      /* read-only open: the state's head is not in the journal */
+
+	eakte_conf conf;          /* eakte.conf */
+	struct eakte_index *index; /* opened by writers (index.h) */
+	int index_rebuilt;       /* the index was missing or corrupt and was rebuilt */
+	char warning[512];       /* see eakte_archive_warning() */
 
 	/* Read cache of leaf hashes and commit ids, seq order (see journal.c). */
 	eakte_hash *leaves;

@@ -49,7 +49,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int latest_version(unsigned int *out, eakte_archive *a, const char *id)
+/* The newest version of document `id` in the state, and the seq of its
+ * newest metadata change (m<seq>.event), or -1. */
+static int latest_version(unsigned int *out, int64_t *meta_seq, eakte_archive *a, const char *id)
 {
 	git_commit *c = NULL;
 	git_tree *root = NULL, *sub = NULL;
@@ -59,6 +61,7 @@ static int latest_version(unsigned int *out, eakte_archive *a, const char *id)
 	unsigned int best = 0;
 	int rc = 0, grc;
 
+	*meta_seq = -1;
 	snprintf(path, sizeof(path), "docs/%s/%s", id + n - 2, id);
 	if (git_commit_lookup(&c, a->repo, &a->state_commit) < 0 || git_commit_tree(&root, c) < 0) {
 		rc = eakte_archive__git_error(EAKTE_ECORRUPT, "reading the state tree");
@@ -76,13 +79,22 @@ static int latest_version(unsigned int *out, eakte_archive *a, const char *id)
 	for (i = 0; i < git_tree_entrycount(sub); i++) {
 		const char *name = git_tree_entry_name(git_tree_entry_byindex(sub, i));
 		char *end;
+		if (name[0] == 'm') {
+			long long seq = strtoll(name + 1, &end, 10);
+			if (strcmp(end, ".event") == 0 && seq > *meta_seq)
+				*meta_seq = seq;
+			continue;
+		}
 		unsigned long v = strtoul(name, &end, 10);
 		if (strcmp(end, ".event") == 0 && v > best && v < 1000000)
 			best = (unsigned int)v;
 	}
 	if (best == 0)
 		rc = eakte_error__set(EAKTE_ENOTFOUND, "document %s has no version in the archive state", id);
-	*out = best;
+	if (*out == 0 || rc < 0)
+		*out = best;
+	else if (*out > best)
+		rc = eakte_error__set(EAKTE_ENOTFOUND, "document %s has no version %u (the latest is %u)", id, *out, best);
 out:
 	git_tree_free(sub);
 	git_tree_entry_free(e);
@@ -118,10 +130,35 @@ static int read_blob(char **out, size_t *len, eakte_archive *a, const uint8_t ra
 
 int eakte_doc_lookup(eakte_doc **out, eakte_archive *a, const char *id)
 {
+	return eakte_doc_lookup_version(out, a, id, 0);
+}
+
+/* Read the metadata object `path` and check it against the SHA-256 in
+ * the "meta" reference of event ev. */
+static int read_checked_meta(char **buf, size_t *len, eakte_archive *a, const char *path, const eakte_ev *ev,
+	const char *id)
+{
+	uint8_t oid[EAKTE_OID_LEN], sha[EAKTE_HASH_LEN], want[EAKTE_HASH_LEN];
+	const char *hex = json_string_value(json_object_get(json_object_get(ev->root, "meta"), "sha256"));
+	int rc;
+
+	if (hex == NULL || eakte_hex__decode(want, EAKTE_HASH_LEN, hex, strlen(hex)) < 0)
+		return eakte_error__set(EAKTE_ECORRUPT, "event %" PRIu64 " has a malformed metadata reference", ev->seq);
+	if ((rc = eakte_state__entry(oid, a, path)) < 0 || (rc = read_blob(buf, len, a, oid, META_MAX)) < 0)
+		return rc;
+	EVP_Digest(*buf, *len, sha, NULL, EVP_sha256(), NULL);
+	if (memcmp(sha, want, EAKTE_HASH_LEN) != 0)
+		return eakte_error__set(EAKTE_ECORRUPT, "the metadata of document %s does not match the SHA-256 in event %" PRIu64 "; run `eakte verify`",
+			id, ev->seq);
+	return 0;
+}
+
+int eakte_doc_lookup_version(eakte_doc **out, eakte_archive *a, const char *id, unsigned int version)
+{
 	eakte_doc *d;
 	char path[128], *buf = NULL;
-	uint8_t oid[EAKTE_OID_LEN], sha[EAKTE_HASH_LEN];
 	size_t len;
+	int64_t meta_seq;
 	json_t *kv;
 	const char *key;
 	json_t *val;
@@ -135,7 +172,8 @@ int eakte_doc_lookup(eakte_doc **out, eakte_archive *a, const char *id)
 	if (d == NULL)
 		return eakte_error__oom("looking up a document");
 	strcpy(d->id, id);
-	if ((rc = latest_version(&d->version, a, id)) < 0)
+	d->version = version;
+	if ((rc = latest_version(&d->version, &meta_seq, a, id)) < 0)
 		goto fail;
 	eakte_journal__doc_path(path, sizeof(path), id, d->version, "event");
 	if ((rc = eakte_state__read(&buf, &len, a, path, EAKTE_EVENT_MAX)) < 0 ||
@@ -144,14 +182,25 @@ int eakte_doc_lookup(eakte_doc **out, eakte_archive *a, const char *id)
 		goto fail;
 	free(buf);
 	buf = NULL;
-	eakte_journal__doc_path(path, sizeof(path), id, d->version, "meta");
-	if ((rc = eakte_state__entry(oid, a, path)) < 0 || (rc = read_blob(&buf, &len, a, oid, META_MAX)) < 0)
-		goto fail;
-	EVP_Digest(buf, len, sha, NULL, EVP_sha256(), NULL);
-	if (memcmp(sha, d->refs.meta_sha256, EAKTE_HASH_LEN) != 0) {
-		rc = eakte_error__set(EAKTE_ECORRUPT, "the metadata of document %s does not match the SHA-256 in event %" PRIu64 "; run `eakte verify`",
-			id, d->event.seq);
-		goto fail;
+	if (meta_seq > (int64_t)d->event.seq && version == 0) {
+		/* The metadata was changed after this version was filed. */
+		eakte_ev mev;
+		size_t n = strlen(id);
+		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRId64 ".event", id + n - 2, id, meta_seq);
+		if ((rc = eakte_state__read(&buf, &len, a, path, EAKTE_EVENT_MAX)) < 0 ||
+		    (rc = eakte_event__parse(&mev, buf, len)) < 0)
+			goto fail;
+		free(buf);
+		buf = NULL;
+		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRId64 ".meta", id + n - 2, id, meta_seq);
+		rc = read_checked_meta(&buf, &len, a, path, &mev, id);
+		eakte_event__free(&mev);
+		if (rc < 0)
+			goto fail;
+	} else {
+		eakte_journal__doc_path(path, sizeof(path), id, d->version, "meta");
+		if ((rc = read_checked_meta(&buf, &len, a, path, &d->event, id)) < 0)
+			goto fail;
 	}
 	if ((rc = eakte_cjson__parse(&d->meta, buf, len, META_MAX)) < 0 ||
 	    (rc = eakte_cjson__get_string(&d->title, d->meta, "title")) < 0 ||

@@ -47,6 +47,8 @@ int eakte_event__parse(eakte_ev *ev, const char *buf, size_t len)
 	ev->subject = "";
 	if (json_is_string(json_object_get(ev->root, "doc")))
 		ev->subject = json_string_value(json_object_get(ev->root, "doc"));
+	else if (json_is_string(json_object_get(ev->root, "akte")))
+		ev->subject = json_string_value(json_object_get(ev->root, "akte"));
 	return 0;
 fail:
 	eakte_event__free(ev);

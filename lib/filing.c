@@ -15,11 +15,15 @@
 #include "cjson.h"
 #include "encode.h"
 #include "event.h"
+#include "index.h"
 #include "journal.h"
 #include "mime.h"
 #include "objstore.h"
+#include "records.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -33,16 +37,16 @@
 
 #define MAX_WORKERS 4
 #define MAX_IN_FLIGHT 64
-#define MAX_AKTE 256
 
 typedef struct {
 	char id[EAKTE_ID_LEN + 1];
+	int64_t version;
+	int64_t vorgang;
 	int fd;
 	char *what;
 	char *akte;
 	char *actor;
-	char *meta_json;
-	size_t meta_len;
+	json_t *meta_obj;      /* the metadata object, salted at commit */
 	eakte_obj_info content;
 	eakte_obj_info meta;
 	int rc;
@@ -113,8 +117,14 @@ int eakte_batch_new(eakte_batch **out, eakte_archive *archive)
 	eakte_batch *b;
 
 	*out = NULL;
+	eakte_index *ix;
+	int rc;
+
 	if (archive == NULL || archive->lock_fd < 0)
 		return eakte_error__set(EAKTE_EINVALID, "filing needs the archive opened for writing");
+	/* Akten, Vorgänge and documents are checked against the index. */
+	if ((rc = eakte_index__for_writer(&ix, archive)) < 0)
+		return rc;
 	b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return eakte_error__oom("starting a batch");
@@ -148,7 +158,7 @@ static void item_free(item *it)
 	free(it->what);
 	free(it->akte);
 	free(it->actor);
-	free(it->meta_json);
+	json_decref(it->meta_obj);
 	free(it->error);
 	free(it);
 }
@@ -174,108 +184,104 @@ size_t eakte_batch_count(const eakte_batch *b)
 	return b->count;
 }
 
-/* Checks a UTF-8 text field: valid UTF-8 (jansson decides), no control
- * characters except tab/newline when multiline, within the limit. */
-static int check_text(const char *what, const char *s, size_t max, int multiline)
+static int build_meta(item *it, const eakte_file_options *o, const char *title, const char *filename,
+	const char *base_meta)
 {
-	size_t i, n = strlen(s);
-	json_t *probe;
-
-	if (n > max)
-		return eakte_error__set(EAKTE_EINVALID, "%s is %zu bytes long, the limit is %zu", what, n, max);
-	probe = json_stringn(s, n);
-	if (probe == NULL)
-		return eakte_error__set(EAKTE_EINVALID, "%s is not valid UTF-8", what);
-	json_decref(probe);
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7f)
-			return eakte_error__set(EAKTE_EINVALID, "%s contains a control character (byte %zu)", what, i);
-	}
-	return 0;
-}
-
-static int valid_key(const char *k, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || n > EAKTE_MAX_META_KEY)
-		return 0;
-	for (i = 0; i < n; i++) {
-		char c = k[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-static int build_meta(item *it, const eakte_file_options *o, const char *title, const char *filename)
-{
-	json_t *m = json_object(), *kv = json_object();
-	uint8_t salt[16];
-	char salt64[32];
-	size_t i;
+	json_t *m = json_object(), *kv = NULL;
 	int rc;
 
-	if (m == NULL || kv == NULL) {
+	if (m == NULL) {
 		rc = eakte_error__oom("building metadata");
 		goto out;
 	}
-	if ((rc = check_text("the title", title, EAKTE_MAX_TITLE, 0)) < 0 ||
-	    (rc = check_text("the file name", filename, 1024, 0)) < 0)
+	if ((rc = eakte_records__check_text("the title", title, EAKTE_MAX_TITLE, 0)) < 0 ||
+	    (rc = eakte_records__check_text("the file name", filename, 1024, 0)) < 0)
 		goto out;
-	if (o->meta_count > EAKTE_MAX_META_COUNT) {
-		rc = eakte_error__set(EAKTE_EINVALID, "%zu metadata entries given, the limit is %d",
-			o->meta_count, EAKTE_MAX_META_COUNT);
+	/* A new version starts from the document's current metadata. */
+	if (base_meta != NULL)
+		rc = eakte_cjson__parse(&kv, base_meta, strlen(base_meta), 64u << 20);
+	else if ((kv = json_object()) == NULL)
+		rc = eakte_error__oom("building metadata");
+	if (rc < 0 || (rc = eakte_records__apply_kv(kv, o->meta, o->meta_count, 0)) < 0)
 		goto out;
-	}
-	for (i = 0; i < o->meta_count; i++) {
-		const char *s = o->meta[i], *eq = s ? strchr(s, '=') : NULL;
-		char key[EAKTE_MAX_META_KEY + 1], what[EAKTE_MAX_META_KEY + 32];
-
-		if (eq == NULL || !valid_key(s, (size_t)(eq - s))) {
-			rc = eakte_error__set(EAKTE_EINVALID,
-				"metadata \"%.40s\" is not KEY=VALUE with a KEY of 1-128 characters A-Z a-z 0-9 _ - .",
-				s ? s : "(null)");
-			goto out;
-		}
-		memcpy(key, s, (size_t)(eq - s));
-		key[eq - s] = '\0';
-		snprintf(what, sizeof(what), "metadata value of %s", key);
-		if ((rc = check_text(what, eq + 1, EAKTE_MAX_META_VALUE, 1)) < 0)
-			goto out;
-		if (json_object_get(kv, key) != NULL) {
-			rc = eakte_error__set(EAKTE_EINVALID, "metadata key %s is given twice", key);
-			goto out;
-		}
-		if (json_object_set_new(kv, key, json_string(eq + 1)) < 0) {
-			rc = eakte_error__oom("building metadata");
-			goto out;
+	for (size_t i = 0; i < o->meta_count; i++) {
+		/* Within one call a key given twice is a mistake, not an update. */
+		for (size_t j = 0; j < i; j++) {
+			const char *a = o->meta[i], *b = o->meta[j];
+			size_t la = strcspn(a, "="), lb = strcspn(b, "=");
+			if (la == lb && memcmp(a, b, la) == 0) {
+				rc = eakte_error__set(EAKTE_EINVALID, "metadata key %.*s is given twice", (int)la, a);
+				goto out;
+			}
 		}
 	}
-	/* The salt makes the hash in the journal reveal nothing about the values. */
-	if (RAND_bytes(salt, sizeof(salt)) != 1) {
-		rc = eakte_error__set(EAKTE_EIO, "cannot get random bytes for the metadata salt");
-		goto out;
-	}
-	eakte_base64__encode_to(salt64, salt, sizeof(salt));
 	if (json_object_set_new(m, "v", json_integer(1)) < 0 ||
 	    json_object_set_new(m, "doc", json_string(it->id)) < 0 ||
-	    json_object_set_new(m, "version", json_integer(1)) < 0 ||
+	    json_object_set_new(m, "version", json_integer(it->version)) < 0 ||
 	    json_object_set_new(m, "akte", json_string(it->akte)) < 0 ||
 	    json_object_set_new(m, "title", json_string(title)) < 0 ||
 	    json_object_set_new(m, "filename", json_string(filename)) < 0 ||
-	    json_object_set_new(m, "salt", json_string(salt64)) < 0 ||
 	    json_object_set(m, "meta", kv) < 0) {
 		rc = eakte_error__oom("building metadata");
 		goto out;
 	}
-	rc = eakte_cjson__dump(&it->meta_json, &it->meta_len, m);
+	it->meta_obj = m;
+	m = NULL;
 out:
 	json_decref(m);
 	json_decref(kv);
 	return rc;
+}
+
+/* Check where the document goes: the Akte exists and is open, the
+ * Vorgang exists, the document of a new version exists. */
+static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, eakte_index_doc *prev)
+{
+	eakte_index_akte akte;
+	const char *az = o->akte;
+	int rc;
+
+	if (o->new_version_of != NULL) {
+		if (!eakte_event__valid_doc_id(o->new_version_of))
+			return eakte_error__set(EAKTE_EINVALID, "\"%s\" is not a document id", o->new_version_of);
+		if ((rc = eakte_index__doc(prev, b->a->index, o->new_version_of)) < 0)
+			return rc;
+		for (size_t i = 0; i < b->count; i++)
+			if (strcmp(b->items[i]->id, o->new_version_of) == 0)
+				return eakte_error__set(EAKTE_EINVALID,
+					"document %s gets a new version twice in one call; file them one after the other",
+					o->new_version_of);
+		if (az != NULL && strcmp(az, prev->akte) != 0)
+			return eakte_error__set(EAKTE_EINVALID, "document %s is in Akte %s, not %s; a new version stays in its Akte",
+				o->new_version_of, prev->akte, az);
+		az = prev->akte;
+		memcpy(it->id, o->new_version_of, EAKTE_ID_LEN + 1);
+		it->version = prev->latest + 1;
+		it->vorgang = o->vorgang > 0 ? o->vorgang : prev->vorgang;
+	} else {
+		if (az == NULL || az[0] == '\0')
+			return eakte_error__set(EAKTE_EINVALID, "no Akte given: every document is filed into an Akte (--akte AZ)");
+		it->version = 1;
+		it->vorgang = o->vorgang;
+	}
+	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0)
+		return rc;
+	if (akte.closed)
+		return eakte_error__set(EAKTE_EPOLICY,
+			"Akte %s was closed (zdA) on %s; nothing can be filed into it (reopen it with `eakte akte reopen %s`)",
+			az, akte.closed_on, az);
+	if (it->vorgang < 0)
+		return eakte_error__set(EAKTE_EINVALID, "Vorgang numbers start at 1");
+	if (it->vorgang > 0) {
+		rc = eakte_index__vorgang_exists(b->a->index, akte.id, it->vorgang);
+		if (rc < 0)
+			return rc;
+		if (rc == 0)
+			return eakte_error__set(EAKTE_ENOTFOUND, "Akte %s has no Vorgang %" PRId64
+				"; create one with `eakte akte create --vorgang %s`", az, it->vorgang, az);
+	}
+	it->akte = strdup(az);
+	return it->akte ? 0 : eakte_error__oom("adding a document");
 }
 
 static int add_item(eakte_batch *b, int fd, const char *what, const char *default_name,
@@ -285,36 +291,39 @@ static int add_item(eakte_batch *b, int fd, const char *what, const char *defaul
 	const char *filename, *title;
 	int rc;
 
+	eakte_file_options o2 = EAKTE_FILE_OPTIONS_INIT;
+	eakte_index_doc prev;
+
 	if (b->committed)
 		return eakte_error__set(EAKTE_EINVALID, "the batch was already committed");
-	if (o == NULL || o->version != EAKTE_FILE_OPTIONS_VERSION)
+	if (o == NULL || (o->version != 1 && o->version != EAKTE_FILE_OPTIONS_VERSION))
 		return eakte_error__set(EAKTE_EVERSION, "eakte_file_options missing or of an unsupported version");
-	if (o->akte == NULL || o->akte[0] == '\0')
-		return eakte_error__set(EAKTE_EINVALID, "no Akte given: every document is filed into an Akte (--akte AZ)");
-	if ((rc = check_text("the Aktenzeichen", o->akte, MAX_AKTE, 0)) < 0)
-		return rc;
+	/* Version 1 callers know nothing of the later fields. */
+	memcpy(&o2, o, o->version == 1 ? offsetof(eakte_file_options, vorgang) : sizeof(o2));
+	o2.version = EAKTE_FILE_OPTIONS_VERSION;
+	o = &o2;
+	memset(&prev, 0, sizeof(prev));
 	it = calloc(1, sizeof(*it));
 	if (it == NULL)
 		return eakte_error__oom("adding a document");
-	it->fd = fd;
+	it->fd = -1;
+	if ((rc = check_target(b, it, o, &prev)) < 0)
+		goto fail;
 	filename = o->filename ? o->filename : default_name;
-	title = o->title ? o->title : filename;
+	title = o->title ? o->title : prev.title ? prev.title : filename;
 	it->what = strdup(what);
-	it->akte = strdup(o->akte);
 	it->actor = o->actor ? strdup(o->actor) : NULL;
-	if (it->what == NULL || it->akte == NULL || (o->actor && it->actor == NULL)) {
-		item_free(it);
-		return eakte_error__oom("adding a document");
+	if (it->what == NULL || (o->actor && it->actor == NULL)) {
+		rc = eakte_error__oom("adding a document");
+		goto fail;
 	}
-	if (o->actor != NULL && (rc = check_text("the actor", o->actor, 255, 0)) < 0) {
-		item_free(it);
-		return rc;
-	}
-	if ((rc = eakte_event__new_doc_id(it->id)) < 0 || (rc = build_meta(it, o, title, filename)) < 0) {
-		it->fd = -1; /* the caller still owns fd on failure */
-		item_free(it);
-		return rc;
-	}
+	if (o->actor != NULL && (rc = eakte_records__check_text("the actor", o->actor, 255, 0)) < 0)
+		goto fail;
+	if ((o->new_version_of == NULL && (rc = eakte_event__new_doc_id(it->id)) < 0) ||
+	    (rc = build_meta(it, o, title, filename, prev.meta)) < 0)
+		goto fail;
+	eakte_index__doc_free(&prev);
+	it->fd = fd;
 
 	pthread_mutex_lock(&b->mu);
 	while (b->count - b->finished >= MAX_IN_FLIGHT)
@@ -348,6 +357,11 @@ static int add_item(eakte_batch *b, int fd, const char *what, const char *defaul
 	pthread_mutex_unlock(&b->mu);
 	memcpy(id_out, it->id, EAKTE_ID_LEN + 1);
 	return 0;
+fail:
+	/* The caller still owns fd on failure. */
+	eakte_index__doc_free(&prev);
+	item_free(it);
+	return rc;
 }
 
 int eakte_batch_add_path(eakte_batch *b, const char *path, const eakte_file_options *o,
@@ -399,32 +413,25 @@ int eakte_batch_add_fd(eakte_batch *b, int fd, const eakte_file_options *o, char
 static int append_event(eakte_txn *t, item *it)
 {
 	char sha[EAKTE_HASH_HEX_LEN + 1], oid[EAKTE_OID_HEX_LEN + 1];
-	char msha[EAKTE_HASH_HEX_LEN + 1], moid[EAKTE_OID_HEX_LEN + 1];
-	json_t *ev = json_object(), *content = json_object(), *meta = json_object();
-	git_oid meta_oid;
+	json_t *ev = json_object(), *content = json_object(), *meta = NULL;
 	int rc = 0;
 
 	/* The metadata object is small: it goes into the batch's pack with the
 	 * journal objects rather than into a file of its own. */
-	if ((rc = eakte_txnodb__put(eakte_txn__archive(t)->txnodb, &meta_oid, it->meta_json, it->meta_len, GIT_OBJECT_BLOB)) < 0)
+	if ((rc = eakte_records__put_meta(&meta, eakte_txn__archive(t), it->meta_obj)) < 0)
 		goto out;
-	memcpy(it->meta.oid, meta_oid.id, EAKTE_OID_LEN);
-	EVP_Digest(it->meta_json, it->meta_len, it->meta.sha256, NULL, EVP_sha256(), NULL);
 	eakte_hex__encode(sha, it->content.sha256, EAKTE_HASH_LEN);
 	eakte_hex__encode(oid, it->content.oid, EAKTE_OID_LEN);
-	eakte_hex__encode(msha, it->meta.sha256, EAKTE_HASH_LEN);
-	eakte_hex__encode(moid, it->meta.oid, EAKTE_OID_LEN);
-	if (ev == NULL || content == NULL || meta == NULL ||
+	if (ev == NULL || content == NULL ||
 	    json_object_set_new(content, "sha256", json_string(sha)) < 0 ||
 	    json_object_set_new(content, "oid", json_string(oid)) < 0 ||
 	    json_object_set_new(content, "size", json_integer((json_int_t)it->content.size)) < 0 ||
 	    json_object_set_new(content, "mime", json_string(it->content.mime)) < 0 ||
-	    json_object_set_new(meta, "sha256", json_string(msha)) < 0 ||
-	    json_object_set_new(meta, "oid", json_string(moid)) < 0 ||
 	    json_object_set_new(ev, "action", json_string("file")) < 0 ||
 	    json_object_set_new(ev, "doc", json_string(it->id)) < 0 ||
-	    json_object_set_new(ev, "version", json_integer(1)) < 0 ||
+	    json_object_set_new(ev, "version", json_integer(it->version)) < 0 ||
 	    json_object_set_new(ev, "akte", json_string(it->akte)) < 0 ||
+	    (it->vorgang > 0 && json_object_set_new(ev, "vorgang", json_integer(it->vorgang)) < 0) ||
 	    json_object_set(ev, "content", content) < 0 ||
 	    json_object_set(ev, "meta", meta) < 0 ||
 	    (it->actor && json_object_set_new(ev, "actor", json_string(it->actor)) < 0)) {
@@ -456,6 +463,18 @@ int eakte_batch_commit(eakte_batch *b)
 	}
 	if (b->count == 0)
 		return 0;
+	/* The detected type, not the file name, decides. */
+	for (i = 0; i < b->count; i++) {
+		item *it = b->items[i];
+		if (!eakte_conf__format_allowed(&b->a->conf, it->content.mime)) {
+			char allowed[1024];
+			eakte_conf__formats_text(allowed, sizeof(allowed), &b->a->conf);
+			return eakte_error__set(EAKTE_EPOLICY,
+				"%s is %s, which the archive's format policy does not allow (allowed: %s; "
+				"see [policy] formats in eakte.conf); nothing of this batch was filed",
+				it->what, it->content.mime, allowed);
+		}
+	}
 	if ((rc = eakte_obj__sync(b->a->objects_fd, &b->dirty)) < 0)
 		return rc;
 	if ((rc = eakte_txn__begin(&t, b->a)) < 0)
@@ -465,7 +484,8 @@ int eakte_batch_commit(eakte_batch *b)
 	if (rc == 0)
 		rc = eakte_txn__commit(t);
 	eakte_txn__free(t);
-	if (rc == 0)
-		b->committed = 1;
-	return rc;
+	if (rc < 0)
+		return rc;
+	b->committed = 1;
+	return eakte_records__after_commit(b->a);
 }

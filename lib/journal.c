@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 
 #define INDEX_FILE "cache/journal.idx"
 #define INDEX_RECORD (EAKTE_HASH_LEN + GIT_OID_RAWSZ)
@@ -412,6 +414,58 @@ int eakte_txn__state_put(eakte_txn *t, const char *path, const uint8_t oid[EAKTE
 	return 0;
 }
 
+void eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name)
+{
+	eakte_hash h;
+	char hex[EAKTE_HASH_HEX_LEN + 1];
+
+	/* An Aktenzeichen contains '/', so it cannot name a tree entry. */
+	EVP_Digest(az, strlen(az), h, NULL, EVP_sha256(), NULL);
+	eakte_hex__encode(hex, h, EAKTE_HASH_LEN);
+	snprintf(out, len, "akten/%s/%s", hex, name);
+}
+
+/* The metadata objects of records events (metadata changes, Akten and
+ * Vorgänge) are kept alive by the state tree, where disposal can drop them. */
+static int record_state_changes(eakte_txn *t, const eakte_ev *ev, const char *json, size_t len)
+{
+	const json_t *ref = json_object_get(ev->root, "meta");
+	const char *oid_hex = json_string_value(json_object_get(ref, "oid"));
+	uint8_t oid[EAKTE_OID_LEN];
+	git_oid blob;
+	char path[256], name[64];
+	int rc;
+
+	if (oid_hex == NULL || eakte_hex__decode(oid, EAKTE_OID_LEN, oid_hex, strlen(oid_hex)) < 0)
+		return eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " has a malformed \"meta\" reference", ev->seq);
+	if (strcmp(ev->action, "meta") == 0) {
+		const char *doc = json_string_value(json_object_get(ev->root, "doc"));
+		size_t n;
+		if (doc == NULL || !eakte_event__valid_doc_id(doc))
+			return eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " has a malformed doc", ev->seq);
+		n = strlen(doc);
+		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRIu64 ".meta", doc + n - 2, doc, ev->seq);
+		if ((rc = eakte_txn__state_put(t, path, oid)) < 0)
+			return rc;
+		if (git_odb_hash(&blob, json, len, GIT_OBJECT_BLOB) < 0)
+			return eakte_archive__git_error(EAKTE_EIO, "hashing an event");
+		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRIu64 ".event", doc + n - 2, doc, ev->seq);
+		return eakte_txn__state_put(t, path, blob.id);
+	}
+	{
+		const char *az = json_string_value(json_object_get(ev->root, "akte"));
+		if (az == NULL)
+			return eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " names no Akte", ev->seq);
+		if (strcmp(ev->action, "akte-create") == 0)
+			snprintf(name, sizeof(name), "akte.meta");
+		else
+			snprintf(name, sizeof(name), "vorgang-%" PRId64 ".meta",
+				(int64_t)json_integer_value(json_object_get(ev->root, "vorgang")));
+		eakte_journal__akte_path(path, sizeof(path), az, name);
+		return eakte_txn__state_put(t, path, oid);
+	}
+}
+
 /* State changes implied by an event; the same for new events and for
  * catch-up, so the state is a function of the journal. */
 static int state_changes(eakte_txn *t, const char *json, size_t len)
@@ -428,6 +482,12 @@ static int state_changes(eakte_txn *t, const char *json, size_t len)
 		eakte_event__free(&ev);
 		return eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " has seq %" PRIu64,
 			t->size, ev.seq);
+	}
+	if (strcmp(ev.action, "meta") == 0 || strcmp(ev.action, "akte-create") == 0 ||
+	    strcmp(ev.action, "vorgang-create") == 0) {
+		rc = record_state_changes(t, &ev, json, len);
+		eakte_event__free(&ev);
+		return rc;
 	}
 	if (strcmp(ev.action, "file") != 0) {
 		eakte_event__free(&ev);
@@ -589,6 +649,8 @@ int eakte_txn__append(eakte_txn *t, json_t *event, uint64_t *seq_out)
 		action = json_string_value(json_object_get(event, "action"));
 	if (json_is_string(json_object_get(event, "doc")))
 		subject = json_string_value(json_object_get(event, "doc"));
+	else if (json_is_string(json_object_get(event, "akte")))
+		subject = json_string_value(json_object_get(event, "akte"));
 	if (t->size == 0)
 		strcpy(prev, zero_hex);
 	else

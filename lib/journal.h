@@ -91,6 +91,9 @@ int eakte_txn__commit(eakte_txn *t);
 eakte_archive *eakte_txn__archive(const eakte_txn *t);
 void eakte_txn__free(eakte_txn *t);
 
+/* The state tree path of an Akte's object `name` (akten/<sha256(az)>/name). */
+void eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name);
+
 /* The state tree paths of a document version. */
 void eakte_journal__doc_path(char *out, size_t len, const char *doc, int64_t version, const char *suffix);
 

@@ -50,11 +50,34 @@ def git(archive, *args, check=True):
     return p
 
 
+PLAN = SOURCE_ROOT / "docs" / "aktenplan.csv"
+
+
+def make_akten(archive, *azs, plan="32.10.02"):
+    """Create Akten with the given Aktenzeichen (filing needs them)."""
+    for az in azs:
+        run("akte", "create", "--plan", plan, "--az", az, "--title", f"Testakte {az}", archive=archive, check=0)
+
+
 @pytest.fixture
 def archive(tmp_path):
     a = tmp_path / "archive"
     run("init", a, "--origin", "test.musterstadt.de/eakte", check=0)
+    run("plan", "import", PLAN, archive=a, check=0)
+    make_akten(a, "32.10.02-2026/0007", "32.10.02-2026/0008", "A-1", "A-2")
     return a
+
+
+@pytest.fixture
+def bare_archive(tmp_path):
+    """An archive just after init: the genesis event only."""
+    a = tmp_path / "bare"
+    run("init", a, "--origin", "test.musterstadt.de/eakte", check=0)
+    return a
+
+
+def journal_size(archive):
+    return len(run("log", "--json", archive=archive, check=0).text.splitlines())
 
 
 @pytest.fixture

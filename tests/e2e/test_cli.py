@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EAKTE, git, journal_commits, file_docs, run
+from conftest import EAKTE, file_docs, git, journal_commits, journal_size, run
 
 @pytest.fixture
 def request_cleanup():
@@ -26,7 +26,8 @@ def request_cleanup():
 VERBS = ["init", "file", "show", "get", "log", "checkpoint", "proof", "verify-proof", "verify"]
 
 
-def test_init_layout(archive):
+def test_init_layout(bare_archive):
+    archive = bare_archive
     assert (archive / "store.git" / "HEAD").exists()
     key = archive / "keys" / "signing.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
@@ -202,22 +203,24 @@ def test_help(verb):
 
 
 def test_log(archive, docs):
+    n = journal_size(archive)   # genesis, the Aktenplan, the Akten
     ids = file_docs(archive, [docs / "brief.txt", docs / "scan.pdf"])
     lines = run("log", archive=archive, check=0).text.splitlines()
-    assert len(lines) == 3
-    assert "genesis" in lines[0] and ids[0] in lines[1] and ids[1] in lines[2]
+    assert len(lines) == n + 2
+    assert "genesis" in lines[0] and ids[0] in lines[n] and ids[1] in lines[n + 1]
+    assert "plan" in lines[1] and "akte-create" in lines[2]
     js = [json.loads(l) for l in run("log", "--json", archive=archive, check=0).text.splitlines()]
-    assert [j["seq"] for j in js] == [0, 1, 2]
+    assert [j["seq"] for j in js] == list(range(n + 2))
     for j in js:
         raw = json.dumps(j["event"], sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         assert hashlib.sha256(b"\0" + raw).hexdigest() == j["leaf"]
     assert js[1]["event"]["prev"] == js[0]["leaf"]
-    assert js[1]["event"]["content"]["sha256"] == hashlib.sha256((docs / "brief.txt").read_bytes()).hexdigest()
-    # no descriptive metadata in the journal
-    assert "brief.txt" not in json.dumps(js)
+    assert js[n]["event"]["content"]["sha256"] == hashlib.sha256((docs / "brief.txt").read_bytes()).hexdigest()
+    # no descriptive metadata in the journal: not the file name, not an Akte's title
+    assert "brief.txt" not in json.dumps(js) and "Testakte" not in json.dumps(js)
     assert journal_commits(archive) == [j["commit"] for j in js]
-    only_last = run("log", "--from", "2", "--json", archive=archive, check=0).text.splitlines()
-    assert len(only_last) == 1 and json.loads(only_last[0])["seq"] == 2
+    only_last = run("log", "--from", str(n + 1), "--json", archive=archive, check=0).text.splitlines()
+    assert len(only_last) == 1 and json.loads(only_last[0])["seq"] == n + 1
 
 
 def test_checkpoint_format(archive, docs):
@@ -225,7 +228,7 @@ def test_checkpoint_format(archive, docs):
     text = run("checkpoint", archive=archive, check=0).text
     lines = text.split("\n")
     assert lines[0] == "test.musterstadt.de/eakte"
-    assert lines[1] == "2"
+    assert lines[1] == str(journal_size(archive))
     assert re.fullmatch(r"[A-Za-z0-9+/]{43}=", lines[2])
     assert lines[3] == ""
     assert lines[4].startswith("\u2014 test.musterstadt.de/eakte ")
@@ -289,11 +292,12 @@ def test_verify_json_and_since(archive, docs, tmp_path):
     cp = tmp_path / "cp"
     cp.write_bytes(run("checkpoint", archive=archive, check=0).out)
     file_docs(archive, sorted(docs.iterdir()))
+    n = journal_size(archive)
     js = json.loads(run("verify", "--json", archive=archive, check=0).text)
-    assert js["ok"] is True and js["events"] == 5 and js["objects"] == 8
-    assert js["checkpoint"]["size"] == 5
+    assert js["ok"] is True and js["events"] == n and js["objects"] == 8
+    assert js["checkpoint"]["size"] == n
     r = run("verify", "--since", cp, archive=archive, check=0)
-    assert "OK: 5 events" in r.text
+    assert f"OK: {n} events" in r.text
     q = json.loads(run("verify", "--quick", "--json", archive=archive, check=0).text)
     assert q["objects"] == 0
     run("verify", "--since", tmp_path / "nonexistent", archive=archive, check=3)
@@ -305,8 +309,8 @@ def test_verify_json_and_since(archive, docs, tmp_path):
 
 def test_large_file_streams_in_bounded_memory(archive, tmp_path):
     """A 512 MiB document files and reads back with memory that does not grow with it."""
-    big = tmp_path / "big.bin"
-    chunk = os.urandom(1 << 20)
+    big = tmp_path / "big.pdf"
+    chunk = b"%PDF-1.5\n" + os.urandom((1 << 20) - 9)
     h = hashlib.sha256()
     with open(big, "wb") as f:
         for i in range(512):

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from conftest import EAKTE, run
+from conftest import EAKTE, make_akten, run
 
 ROUNDS = 50
 BATCH = 200
@@ -21,7 +21,11 @@ def make_batch(d, rnd, round_no):
     for i in range(BATCH):
         p = d / f"r{round_no:02d}-{i:03d}.{'pdf' if i % 2 else 'txt'}"
         size = rnd.choice([0, 100, 4096, 20000, 70000])
-        body = (b"%PDF-1.4\n" if i % 2 else b"Akte ") + rnd.randbytes(size)
+        if i % 2:
+            body = b"%PDF-1.4\n" + rnd.randbytes(size)
+        else:
+            words = ("Akte", "Bescheid", "Antrag", "Gemeinde", "Frist", "Straße", "Müller", "und", "der")
+            body = " ".join(rnd.choice(words) for _ in range(size // 6 + 1)).encode()
         p.write_bytes(body)
         paths.append(p)
     return paths
@@ -29,6 +33,7 @@ def make_batch(d, rnd, round_no):
 
 def test_kill_during_batches(archive, tmp_path):
     rnd = random.Random(int(os.environ.get("EAKTE_CRASH_SEED", "20261125")))
+    make_akten(archive, "W-1", "W-2", *(f"K-{r}" for r in range(ROUNDS)))
     # How long does one batch take here?  Kill points are spread over it.
     warm = make_batch(tmp_path / "warm", rnd, 99)
     t0 = time.monotonic()
@@ -74,6 +79,7 @@ def test_kill_during_batches(archive, tmp_path):
 def test_stale_reference_locks_from_a_killed_writer(archive, tmp_path):
     """A writer killed while libgit2 moved a reference leaves REF.lock; the
     next writer must not be blocked by it (found by the kill test in CI)."""
+    make_akten(archive, "L-1", "L-2")
     doc = tmp_path / "a.txt"
     doc.write_bytes(b"Akte vor dem Absturz\n")
     run("file", doc, "--akte", "L-1", archive=archive, check=0)

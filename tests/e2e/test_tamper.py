@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import file_docs, git, journal_commits, run
+from conftest import PLAN, file_docs, git, journal_commits, make_akten, run
 
 
 def sh_git(archive, *args, input=None, env=None):
@@ -92,6 +92,12 @@ def loose_path(archive, oid):
     return Path(archive) / "store.git" / "objects" / oid[:2] / oid[2:]
 
 
+def seq_of(archive, doc_id):
+    """The journal seq of a document's filing event (the fixture's Aktenplan
+    and Akten come first)."""
+    return json.loads(run("show", doc_id, "--json", archive=archive, check=0).text)["seq"]
+
+
 def doc_oid(archive, doc_id):
     return json.loads(run("show", doc_id, "--json", archive=archive, check=0).text)["oid"]
 
@@ -103,7 +109,7 @@ def test_flipped_byte_in_content(filled):
     os.chmod(p, 0o644)
     data[len(data) // 2] ^= 0x01
     p.write_bytes(bytes(data))
-    expect_failure(archive, f"document {ids[1]}", "event 2")
+    expect_failure(archive, f"document {ids[1]}", f"event {seq_of(archive, ids[1])}")
     # --quick does not re-hash content
     run("verify", "--quick", archive=archive, check=0)
     # get refuses to hand out the changed bytes as good
@@ -121,7 +127,8 @@ def test_content_replaced_by_other_valid_blob(filled, tmp_path):
     tree = sh_git(archive, "write-tree", env=env)
     commit = sh_git(archive, "commit-tree", tree, "-m", "eakte state", env=env)
     sh_git(archive, "update-ref", "refs/eakte/state", commit)
-    expect_failure(archive, f"document {ids[0]}", "event 1", "content object expected=", f"actual={other}")
+    expect_failure(archive, f"document {ids[0]}", f"event {seq_of(archive, ids[0])}", "content object expected=",
+                   f"actual={other}")
 
 
 def test_loose_object_replaced_by_other_valid_zlib(filled):
@@ -147,60 +154,66 @@ def test_document_missing_without_disposal(filled, tmp_path):
 
 def test_event_edited_and_recommitted(filled):
     archive, ids = filled
+    k = seq_of(archive, ids[1])
     entries = entries_of(archive)
-    template, event = entries[2]
+    template, event = entries[k]
     ev = json.loads(event)
     ev["content"]["size"] += 1
-    entries[2] = (template, json.dumps(ev, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
-    rewrite(archive, entries, 2)
-    expect_failure(archive, "event 2 ", "signature does not verify")
+    entries[k] = (template, json.dumps(ev, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
+    rewrite(archive, entries, k)
+    expect_failure(archive, f"event {k} ", "signature does not verify")
 
 
 def test_event_inserted(filled):
     archive, ids = filled
+    k = seq_of(archive, ids[1])
     entries = entries_of(archive)
-    template, event = entries[2]
-    entries.insert(2, (template, event))
-    rewrite(archive, entries, 2)
-    expect_failure(archive, "event 3 ", "seq expected=3 actual=2")
+    template, event = entries[k]
+    entries.insert(k, (template, event))
+    rewrite(archive, entries, k)
+    expect_failure(archive, f"event {k + 1} ", f"seq expected={k + 1} actual={k}")
 
 
 def test_event_inserted_with_matching_seq(filled):
     """An inserted event that even claims the right seq and prev is caught by its signature."""
     archive, ids = filled
+    k = seq_of(archive, ids[1])
     entries = entries_of(archive)
-    template, event = entries[2]
+    template, event = entries[k]
     ev = json.loads(event)
-    entries.insert(3, (template, json.dumps(dict(ev, seq=3), sort_keys=True, separators=(",", ":")).encode()))
-    rewrite(archive, entries, 3)
-    msg = expect_failure(archive, "event 3 ")
+    entries.insert(k + 1, (template, json.dumps(dict(ev, seq=k + 1), sort_keys=True, separators=(",", ":")).encode()))
+    rewrite(archive, entries, k + 1)
+    msg = expect_failure(archive, f"event {k + 1} ")
     assert "prev expected=" in msg or "signature" in msg
 
 
 def test_event_removed(filled):
     archive, ids = filled
+    k = seq_of(archive, ids[1])
     entries = entries_of(archive)
-    del entries[2]
-    rewrite(archive, entries, 2)
-    expect_failure(archive, "event 2 ", "seq expected=2 actual=3")
+    del entries[k]
+    rewrite(archive, entries, k)
+    expect_failure(archive, f"event {k} ", f"seq expected={k} actual={k + 1}")
 
 
 def test_events_swapped(filled):
     archive, ids = filled
+    k = seq_of(archive, ids[1])
     entries = entries_of(archive)
-    entries[2], entries[3] = entries[3], entries[2]
-    rewrite(archive, entries, 2)
-    expect_failure(archive, "event 2 ", "seq expected=2 actual=3")
+    entries[k], entries[k + 1] = entries[k + 1], entries[k]
+    rewrite(archive, entries, k)
+    expect_failure(archive, f"event {k} ", f"seq expected={k} actual={k + 1}")
 
 
 def test_signature_stripped(filled):
     archive, ids = filled
+    k = seq_of(archive, ids[2])
     entries = entries_of(archive)
     commits = journal_commits(archive)
-    # strip only commit 3's signature, keep its content: rebuild from 3
-    rewrite(archive, entries, 3, strip_signature_at=3)
-    expect_failure(archive, "event 3 ", "not signed")
-    assert commits[:3] == journal_commits(archive)[:3]
+    # strip only commit k's signature, keep its content: rebuild from k
+    rewrite(archive, entries, k, strip_signature_at=k)
+    expect_failure(archive, f"event {k} ", "not signed")
+    assert commits[:k] == journal_commits(archive)[:k]
 
 
 def test_key_replaced(filled, tmp_path):
@@ -240,6 +253,8 @@ def test_rewritten_resigned_history(tmp_path, docs):
     """Two archives share a key; one's history replaces the other's: only --since catches it."""
     a = tmp_path / "a"
     run("init", a, "--origin", "test.musterstadt.de/eakte", check=0)
+    run("plan", "import", PLAN, archive=a, check=0)
+    make_akten(a, "32.10.02-2026/0007")
     file_docs(a, [docs / "brief.txt", docs / "scan.pdf"])
     saved = tmp_path / "checkpoint"
     saved.write_bytes(run("checkpoint", archive=a, check=0).out)
@@ -263,6 +278,9 @@ def test_rewritten_resigned_history(tmp_path, docs):
     sh_git(a, "update-ref", "refs/eakte/state", first)
     other = tmp_path / "other.txt"
     other.write_text("a quite different document")
+    # the index notices that the journal was rewritten and rebuilds itself
+    run("plan", "import", PLAN, archive=a, check=0)
+    make_akten(a, "32.10.02-2026/0007")
     file_docs(a, [other, docs / "foto.jpg", docs / "empty.txt"])
     run("verify", archive=a, check=0)              # a perfectly signed archive
     r = run("verify", "--since", saved, archive=a, check=1)

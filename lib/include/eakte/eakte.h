@@ -119,6 +119,20 @@ EAKTE_EXTERN const char *eakte_archive_origin(const eakte_archive *archive);
 /** Number of events in the journal (the next event gets this seq). */
 EAKTE_EXTERN uint64_t eakte_archive_size(const eakte_archive *archive);
 
+/**
+ * A warning left by the last write on this handle ("" if none): the write
+ * succeeded, but something derived did not follow (e.g. the index could
+ * not be updated and catches up on the next open).  Also set when a
+ * missing or corrupt index was rebuilt.
+ */
+EAKTE_EXTERN const char *eakte_archive_warning(const eakte_archive *archive);
+
+/**
+ * Rebuild the index (index.sqlite) from the journal alone and extract all
+ * text again.  Needs the archive open for writing.
+ */
+EAKTE_EXTERN int eakte_reindex(eakte_archive *archive);
+
 /* ------------------------------------------------------------------ */
 /* Filing                                                              */
 /* ------------------------------------------------------------------ */
@@ -134,9 +148,16 @@ typedef struct {
 	const char *const *meta;  /**< "KEY=VALUE" strings, meta_count of them */
 	size_t meta_count;
 	const char *actor;        /**< NULL: the calling Unix user */
+	/* version 2: */
+	int64_t vorgang;          /**< Vorgang number in the Akte, 0: none */
+	/** Document id: file a new version of that document (it keeps its
+	 *  id; the old version stays unchanged).  akte may then be NULL;
+	 *  title and metadata default to the current ones, given metadata
+	 *  entries are changed or added. */
+	const char *new_version_of;
 } eakte_file_options;
-#define EAKTE_FILE_OPTIONS_VERSION 1
-#define EAKTE_FILE_OPTIONS_INIT { EAKTE_FILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL }
+#define EAKTE_FILE_OPTIONS_VERSION 2
+#define EAKTE_FILE_OPTIONS_INIT { EAKTE_FILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL }
 
 /** Limits on descriptive data (bytes). */
 #define EAKTE_MAX_TITLE 4096
@@ -145,7 +166,11 @@ typedef struct {
 #define EAKTE_MAX_META_COUNT 256
 
 /** Start a batch of documents; they become one group commit.  The
- *  archive must be open for writing. */
+ *  archive must be open for writing.
+ *  Documents are refused when their Akte does not exist (EAKTE_ENOTFOUND)
+ *  or is closed (EAKTE_EPOLICY), and at commit when their detected MIME
+ *  type is not allowed by the archive's format policy (EAKTE_EPOLICY,
+ *  eakte.conf [policy] formats). */
 EAKTE_EXTERN int eakte_batch_new(eakte_batch **out, eakte_archive *archive);
 
 /**
@@ -162,6 +187,14 @@ EAKTE_EXTERN int eakte_batch_add_path(eakte_batch *batch, const char *path,
  *  by the caller. */
 EAKTE_EXTERN int eakte_batch_add_fd(eakte_batch *batch, int fd,
 	const eakte_file_options *opts, char id_out[EAKTE_ID_LEN + 1]);
+
+/**
+ * Extract and index the text of filed documents whose text is not yet in
+ * the full-text index (at most `max` documents, 0 = all).  Filing leaves
+ * this to the caller so that documents are acknowledged as soon as they
+ * are durable; the CLI runs it after printing the document ids.
+ */
+EAKTE_EXTERN int eakte_extract_pending(eakte_archive *archive, size_t max);
 
 /** Number of documents added so far. */
 EAKTE_EXTERN size_t eakte_batch_count(const eakte_batch *batch);
@@ -184,6 +217,9 @@ typedef struct eakte_doc eakte_doc;
 
 /** Look up document `id` (latest version).  EAKTE_ENOTFOUND if unknown. */
 EAKTE_EXTERN int eakte_doc_lookup(eakte_doc **out, eakte_archive *archive, const char *id);
+/** Look up one version (1, 2, ...) of document `id`. */
+EAKTE_EXTERN int eakte_doc_lookup_version(eakte_doc **out, eakte_archive *archive, const char *id,
+	unsigned int version);
 EAKTE_EXTERN void eakte_doc_free(eakte_doc *doc);
 
 EAKTE_EXTERN const char *eakte_doc_id(const eakte_doc *doc);
@@ -213,6 +249,107 @@ EAKTE_EXTERN int eakte_doc_read_to_fd(eakte_archive *archive, const eakte_doc *d
 
 /** Free memory returned by libeakte as char * (accepts NULL). */
 EAKTE_EXTERN void eakte_free(void *ptr);
+
+/* ------------------------------------------------------------------ */
+/* Records structure: Aktenplan, Akten, Vorgänge, metadata changes     */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Import an Aktenplan file (CSV or JSON, docs/aktenplan.md) given as
+ * bytes; `name` names it in messages.  All entries become one journal
+ * event; existing codes are updated.  *count receives the entries.
+ */
+EAKTE_EXTERN int eakte_plan_import(eakte_archive *archive, const char *buf, size_t len, const char *name,
+	const char *actor, size_t *count);
+
+/** Options for eakte_akte_create(). */
+typedef struct {
+	unsigned int version;
+	const char *plan;    /**< Aktenplan code; required */
+	const char *title;   /**< NULL: "" */
+	const char *az;      /**< NULL: generate <plan>-<year>/<serial> (serials never reused) */
+	const char *actor;   /**< NULL: the calling Unix user */
+} eakte_akte_options;
+#define EAKTE_AKTE_OPTIONS_VERSION 1
+#define EAKTE_AKTE_OPTIONS_INIT { EAKTE_AKTE_OPTIONS_VERSION, NULL, NULL, NULL, NULL }
+
+/** Create an Akte; *az_out (free with eakte_free()) gets its Aktenzeichen.
+ *  EAKTE_ENOTFOUND for an unknown plan code, EAKTE_EEXISTS if it exists. */
+EAKTE_EXTERN int eakte_akte_create(eakte_archive *archive, const eakte_akte_options *opts, char **az_out);
+
+/** Create the next Vorgang (1, 2, ...) in Akte `az`; *n_out gets its number. */
+EAKTE_EXTERN int eakte_vorgang_create(eakte_archive *archive, const char *az, const char *title,
+	const char *actor, int64_t *n_out);
+
+/** Close Akte `az` (zdA) on `date` (YYYY-MM-DD, NULL: today).  Nothing can
+ *  be filed into a closed Akte.  EAKTE_EPOLICY if it is closed already. */
+EAKTE_EXTERN int eakte_akte_close(eakte_archive *archive, const char *az, const char *date, const char *actor);
+
+/** Reopen a closed Akte.  EAKTE_EPOLICY if it is open. */
+EAKTE_EXTERN int eakte_akte_reopen(eakte_archive *archive, const char *az, const char *actor);
+
+/**
+ * Change the metadata of document `doc`: "KEY=VALUE" items set, "KEY="
+ * removes; `title` (or NULL) replaces the title.  Recorded as one event;
+ * earlier metadata stays in the journal's history.
+ */
+EAKTE_EXTERN int eakte_meta_set(eakte_archive *archive, const char *doc, const char *title,
+	const char *const *items, size_t count, const char *actor);
+
+/* ------------------------------------------------------------------ */
+/* Reading the records structure (JSON, schemas in schema/)            */
+/* ------------------------------------------------------------------ */
+
+/** The Aktenplan (code NULL: all entries; else that entry with its
+ *  children and Akten count) as JSON; free with eakte_free(). */
+EAKTE_EXTERN int eakte_plan_json(char **out, eakte_archive *archive, const char *code);
+
+/** Akte `az` with its Vorgänge and documents as JSON. */
+EAKTE_EXTERN int eakte_akte_json(char **out, eakte_archive *archive, const char *az);
+
+/** Akten as JSON, filtered by plan code (NULL: all) and state
+ *  (0 all, 1 open, 2 closed). */
+EAKTE_EXTERN int eakte_akte_list_json(char **out, eakte_archive *archive, const char *plan, int state);
+
+/** The whole tree Aktenplan / Akte / Vorgang / Dokument with counts, as JSON. */
+EAKTE_EXTERN int eakte_tree_json(char **out, eakte_archive *archive);
+
+/** Every journal event that touched document `doc`, oldest first, as JSON. */
+EAKTE_EXTERN int eakte_doc_history_json(char **out, eakte_archive *archive, const char *doc);
+
+/** Index facts about a document: its versions and text extraction status,
+ *  as JSON ({"versions":[...],"text":{"status","reason"}, "vorgang"}). */
+EAKTE_EXTERN int eakte_doc_index_json(char **out, eakte_archive *archive, const char *doc);
+
+/* ------------------------------------------------------------------ */
+/* Search                                                              */
+/* ------------------------------------------------------------------ */
+
+/** Options for eakte_search(). */
+typedef struct {
+	unsigned int version;
+	const char *query;        /**< query text (docs/search.md); NULL or "" with filters: list */
+	size_t query_len;         /**< bytes of query (it may contain NUL: refused) */
+	const char *akte;         /**< Aktenzeichen, exact, or a prefix ending in '*' */
+	const char *plan;         /**< Aktenplan code: its Akten and those of its sub-codes */
+	const char *from;         /**< document date >= YYYY-MM-DD */
+	const char *to;           /**< document date <= YYYY-MM-DD */
+	const char *mime;         /**< MIME type, exact, or a family: "image/" and an asterisk */
+	const char *const *meta;  /**< "KEY=VALUE" filters, all must match */
+	size_t meta_count;
+	const char *sort;         /**< "newest" (default), "oldest" or "relevance" */
+	size_t limit;             /**< 0: 20 */
+	size_t offset;
+} eakte_search_options;
+#define EAKTE_SEARCH_OPTIONS_VERSION 1
+#define EAKTE_SEARCH_OPTIONS_INIT { EAKTE_SEARCH_OPTIONS_VERSION, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, 0, 0 }
+
+/**
+ * Search the index.  *out gets JSON (schema/search-v1.schema.json): the
+ * hits with snippets, and the total number of matches.  A malformed query
+ * or filter is EAKTE_EINVALID with a message saying what is wrong.
+ */
+EAKTE_EXTERN int eakte_search(char **out, eakte_archive *archive, const eakte_search_options *opts);
 
 /* ------------------------------------------------------------------ */
 /* Journal                                                             */
