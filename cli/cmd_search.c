@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 static const char help[] =
-	"usage: eakte search [QUERY] [--akte AZ] [--plan CODE] [--from DATE] [--to DATE]\n"
+	"usage: eakte search [QUERY | --query-file FILE] [--akte AZ] [--plan CODE] [--from DATE] [--to DATE]\n"
 	"                    [--type MIME] [--meta KEY=VALUE]... [--sort newest|oldest|relevance]\n"
 	"                    [--limit N] [--offset N] [--json]\n"
 	"\n"
@@ -18,6 +18,7 @@ static const char help[] =
 	"parentheses; see docs/search.md.  Without QUERY, at least one filter lists\n"
 	"the documents it selects.\n"
 	"\n"
+	"  --query-file FILE  read the query from FILE (\"-\": standard input)\n"
 	"  --akte AZ        in this Akte; AZ* for every Aktenzeichen starting with AZ\n"
 	"  --plan CODE      in Akten of this plan code or its sub-codes\n"
 	"  --from, --to     document date (metadata \"date\", else the filing date)\n"
@@ -53,6 +54,7 @@ int cmd_search(const cli_ctx *ctx, int argc, char **argv)
 		{ "limit", required_argument, NULL, 'l' },
 		{ "offset", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "query-file", required_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -60,7 +62,8 @@ int cmd_search(const cli_ctx *ctx, int argc, char **argv)
 	const char **meta;
 	size_t nmeta = 0, i;
 	eakte_archive *a = NULL;
-	char *s = NULL;
+	char *s = NULL, *qbuf = NULL;
+	const char *qfile = NULL;
 	json_t *o = NULL, *h;
 	int c, rc, json = 0, ex;
 
@@ -89,6 +92,7 @@ int cmd_search(const cli_ctx *ctx, int argc, char **argv)
 			}
 			break;
 		case 'j': json = 1; break;
+		case 'q': qfile = optarg; break;
 		case 'h': fputs(help, stdout); free(meta); return EXIT_OK;
 		default: free(meta); return cli_usage("search", "bad option");
 		}
@@ -97,14 +101,31 @@ int cmd_search(const cli_ctx *ctx, int argc, char **argv)
 		free(meta);
 		return cli_usage("search", "give the query as one argument (quote it)");
 	}
+	if (optind < argc && qfile != NULL) {
+		free(meta);
+		return cli_usage("search", "give the query as an argument or with --query-file, not both");
+	}
 	if (optind < argc) {
 		so.query = argv[optind];
 		so.query_len = strlen(argv[optind]);
+	} else if (qfile != NULL) {
+		size_t qlen;
+		/* The library refuses long queries with a clear message; read a
+		 * bit more than its limit so that it can say so. */
+		if ((ex = cli_read_file(&qbuf, &qlen, qfile, 4u << 20, "search")) != 0) {
+			free(meta);
+			return ex;
+		}
+		while (qlen > 0 && (qbuf[qlen - 1] == '\n' || qbuf[qlen - 1] == '\r'))
+			qlen--;
+		so.query = qbuf;
+		so.query_len = qlen;
 	}
 	so.meta = meta;
 	so.meta_count = nmeta;
 	if ((ex = cli_open(&a, ctx, "search", EAKTE_OPEN_READ)) != 0) {
 		free(meta);
+		free(qbuf);
 		return ex;
 	}
 	if ((rc = eakte_search(&s, a, &so)) < 0) {
@@ -139,5 +160,6 @@ out:
 	eakte_free(s);
 	eakte_archive_free(a);
 	free(meta);
+	free(qbuf);
 	return ex;
 }

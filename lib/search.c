@@ -45,7 +45,11 @@ static int reader_index(eakte_index **out, eakte_archive *a)
 		return eakte_index__for_writer(out, a);
 	rc = eakte_index__open(&ix, a->path, 1);
 	if (rc == 0) {
+		/* Catching up includes the text, or a rebuilt index would find
+		 * documents by their metadata only. */
 		rc = eakte_index__catch_up(ix, a);
+		if (rc == 0)
+			rc = eakte_index__extract(ix, a, 0);
 		if (rc < 0) {
 			eakte_index__close(ix);
 			return rc;

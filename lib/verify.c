@@ -22,6 +22,7 @@
 #include "encode.h"
 #include "event.h"
 #include "fsutil.h"
+#include "index.h"
 #include "journal.h"
 #include "note.h"
 #include "sshsig.h"
@@ -75,6 +76,7 @@ typedef struct {
 	uint8_t pub[EAKTE_ED25519_PUB_LEN];
 	char origin[256];
 	uint64_t state_size;
+	uint64_t n_docs;            /* documents (first versions) filed */
 	pthread_mutex_t git_mu;     /* libgit2 reads from the content workers, one at a time */
 } vctx;
 
@@ -143,6 +145,8 @@ static int record_file(vctx *v, const eakte_ev *ev, const char *json, size_t len
 	snprintf(x->doc, sizeof(x->doc), "%s", f.doc);
 	x->version = f.version;
 	x->seq = ev->seq;
+	if (f.version == 1)
+		v->n_docs++;
 	x->size = f.size;
 	memcpy(x->content_oid, f.content_oid, EAKTE_OID_LEN);
 	memcpy(x->content_sha, f.content_sha256, EAKTE_HASH_LEN);
@@ -567,6 +571,75 @@ static int check_content(vctx *v)
 	return 0;
 }
 
+/*
+ * The index is derived, but an index that disagrees with the journal gives
+ * wrong answers to searches: report it.  An index that merely lags behind
+ * (a crash after the journal commit) is not drift: it catches up on open.
+ */
+static void check_index(vctx *v)
+{
+	eakte_index *ix = NULL;
+	sqlite3_stmt *st = NULL;
+	uint64_t applied, versions = 0;
+	char head[GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1];
+	int64_t n_docs = -1, n_versions = -1;
+	int rc;
+
+	rc = eakte_index__open(&ix, v->a->path, 0);
+	if (rc == EAKTE_ENOTFOUND) {
+		fail(v, "index", -1, "index drift: index.sqlite is missing; it is derived from the journal: "
+			"`eakte reindex` (or the next write) rebuilds it");
+		return;
+	}
+	if (rc < 0) {
+		fail(v, "index", -1, "index drift: index.sqlite is unusable (%s); `eakte reindex` rebuilds it", eakte_error_last());
+		return;
+	}
+	if (sqlite3_prepare_v2(eakte_index__db(ix), "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		fail(v, "index", -1, "index drift: index.sqlite is damaged (%s); `eakte reindex` rebuilds it",
+			st && sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : sqlite3_errmsg(eakte_index__db(ix)));
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = eakte_index__position(ix, &applied, head)) < 0) {
+		fail(v, "index", -1, "index drift: %s; `eakte reindex` rebuilds it", eakte_error_last());
+		goto out;
+	}
+	if (applied > v->n) {
+		fail(v, "index", (int64_t)v->n, "index drift: the index has applied %" PRIu64 " events, the journal has %" PRIu64
+			"; `eakte reindex` rebuilds it", applied, v->n);
+		goto out;
+	}
+	if (applied == 0)
+		goto out;
+	if (eakte_journal__load_index(v->a) < 0 || v->a->index_len < applied) {
+		fail(v, "index", -1, "cannot read the journal to compare the index: %s", eakte_error_last());
+		goto out;
+	}
+	git_oid_tostr(hex, sizeof(hex), &v->a->commits[applied - 1]);
+	if (strcmp(hex, head) != 0) {
+		fail(v, "index", (int64_t)applied - 1, "index drift: the index's event %" PRIu64 " is commit %s, the journal's is %s; "
+			"`eakte reindex` rebuilds it", applied - 1, head, hex);
+		goto out;
+	}
+	if (applied < v->n)
+		goto out; /* behind, not wrong: it catches up */
+	versions = v->nfiles;
+	if (sqlite3_prepare_v2(eakte_index__db(ix), "SELECT (SELECT count(*) FROM doc), (SELECT count(*) FROM version)",
+		    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		n_docs = sqlite3_column_int64(st, 0);
+		n_versions = sqlite3_column_int64(st, 1);
+	}
+	if (n_versions != (int64_t)versions || n_docs != (int64_t)v->n_docs)
+		fail(v, "index", -1, "index drift: the index lists %" PRId64 " documents in %" PRId64 " versions, the journal "
+			"%" PRIu64 " in %" PRIu64 "; `eakte reindex` rebuilds it", n_docs, n_versions, v->n_docs, versions);
+out:
+	sqlite3_finalize(st);
+	eakte_index__close(ix);
+}
+
 int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify_options *opts)
 {
 	eakte_verify_options defaults = EAKTE_VERIFY_OPTIONS_INIT;
@@ -603,6 +676,8 @@ int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify
 		check_state(&v);
 	if (v.r->ok && !opts->quick)
 		rc = check_content(&v);
+	if (rc == 0 && v.r->ok)
+		check_index(&v);
 out:
 	pthread_mutex_destroy(&v.git_mu);
 	free(v.leaves);
