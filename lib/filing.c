@@ -486,6 +486,8 @@ int eakte_batch_commit(eakte_batch *b)
 	eakte_txn__free(t);
 	if (rc < 0)
 		return rc;
+	/* Durable now: the caller may acknowledge.  The index follows in
+	 * eakte_extract_pending() (or the next open). */
 	b->committed = 1;
-	return eakte_records__after_commit(b->a);
+	return 0;
 }

@@ -964,7 +964,7 @@ static long read_object(void *ctx, void *buf, size_t len)
 }
 
 static int extract_one(eakte_index *ix, eakte_archive *a, sqlite3_stmt *upd, int64_t doc_id, int64_t fts,
-	const char *mime, const char *oid_hex, const eakte_extract_limits *lim)
+	const char *mime, const char *oid_hex, uint64_t size, const eakte_extract_limits *lim)
 {
 	eakte_extract_result res;
 	obj_reader r;
@@ -977,7 +977,12 @@ static int extract_one(eakte_index *ix, eakte_archive *a, sqlite3_stmt *upd, int
 	memset(&res, 0, sizeof(res));
 	if (git_oid_fromstr(&oid, oid_hex) < 0)
 		return eakte_error__set(EAKTE_ECORRUPT, "index: malformed object id %s", oid_hex);
-	if (reader_open(&r, a, &oid) < 0) {
+	if (strcmp(mime, "application/pdf") == 0 && size > lim->max_input) {
+		/* Known from the index: no need to read it to find out. */
+		res.status = EAKTE_EXTRACT_FAILED;
+		snprintf(res.reason, sizeof(res.reason), "the document is larger than the %llu MiB extraction limit",
+			(unsigned long long)(lim->max_input >> 20));
+	} else if (reader_open(&r, a, &oid) < 0) {
 		res.status = EAKTE_EXTRACT_FAILED;
 		snprintf(res.reason, sizeof(res.reason), "the content object %s cannot be read", oid_hex);
 	} else {
@@ -1038,7 +1043,7 @@ int eakte_index__extract(eakte_index *ix, eakte_archive *a, size_t max)
 	lim.timeout_ms = a->conf.extract_timeout_ms;
 	for (;;) {
 		int got = 0;
-		if ((rc = prepare(ix, &sel, "SELECT d.id, d.ftsrow, d.mime, v.oid FROM doc d "
+		if ((rc = prepare(ix, &sel, "SELECT d.id, d.ftsrow, d.mime, v.oid, d.size FROM doc d "
 				  "JOIN version v ON v.doc_id = d.id AND v.version = d.latest "
 				  "WHERE d.text_status = 'pending' ORDER BY d.id LIMIT 256")) < 0 ||
 		    (rc = prepare(ix, &upd, "UPDATE doc SET text_status = ?2, text_reason = ?3 WHERE id = ?1")) < 0)
@@ -1050,7 +1055,7 @@ int eakte_index__extract(eakte_index *ix, eakte_archive *a, size_t max)
 			int64_t id = sqlite3_column_int64(sel, 0), fts = sqlite3_column_int64(sel, 1);
 			snprintf(mime, sizeof(mime), "%s", (const char *)sqlite3_column_text(sel, 2));
 			snprintf(oid, sizeof(oid), "%s", (const char *)sqlite3_column_text(sel, 3));
-			if ((rc = extract_one(ix, a, upd, id, fts, mime, oid, &lim)) < 0)
+			if ((rc = extract_one(ix, a, upd, id, fts, mime, oid, (uint64_t)sqlite3_column_int64(sel, 4), &lim)) < 0)
 				break;
 			got++;
 			if (max > 0 && ++done >= max)
@@ -1107,6 +1112,9 @@ int eakte_index__for_writer(eakte_index **out, eakte_archive *a)
 
 	*out = NULL;
 	if (a->index != NULL) {
+		/* Cheap when nothing is new: one position read. */
+		if ((rc = eakte_index__catch_up(a->index, a)) < 0)
+			return rc;
 		*out = a->index;
 		return 0;
 	}

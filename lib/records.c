@@ -520,6 +520,7 @@ int eakte_extract_pending(eakte_archive *a, size_t max)
 	return eakte_index__extract(ix, a, max);
 }
 
+
 int eakte_reindex(eakte_archive *a)
 {
 	eakte_index *ix;

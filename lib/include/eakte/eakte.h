@@ -189,10 +189,12 @@ EAKTE_EXTERN int eakte_batch_add_fd(eakte_batch *batch, int fd,
 	const eakte_file_options *opts, char id_out[EAKTE_ID_LEN + 1]);
 
 /**
- * Extract and index the text of filed documents whose text is not yet in
- * the full-text index (at most `max` documents, 0 = all).  Filing leaves
- * this to the caller so that documents are acknowledged as soon as they
- * are durable; the CLI runs it after printing the document ids.
+ * Bring the index up to date with the journal and extract and index the
+ * text of documents whose text is not yet in the full-text index (at most
+ * `max` documents, 0 = all).  eakte_batch_commit() returns as soon as the
+ * batch is durable and leaves this to the caller, so that documents are
+ * acknowledged without waiting for the index; the CLI runs it after
+ * printing the document ids.  (Any later open also catches the index up.)
  */
 EAKTE_EXTERN int eakte_extract_pending(eakte_archive *archive, size_t max);
 
@@ -202,7 +204,8 @@ EAKTE_EXTERN size_t eakte_batch_count(const eakte_batch *batch);
 /**
  * Make the batch durable: one signed journal commit per document, the
  * journal ref moved once, a new signed checkpoint.  On success every
- * document of the batch is filed; on failure none is.
+ * document of the batch is filed; on failure none is.  The index is not
+ * updated here: see eakte_extract_pending().
  */
 EAKTE_EXTERN int eakte_batch_commit(eakte_batch *batch);
 
