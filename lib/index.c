@@ -783,6 +783,18 @@ int eakte_index__catch_up(eakte_index *ix, eakte_archive *a)
 	char head[GIT_OID_HEXSZ + 1], hex[GIT_OID_HEXSZ + 1], leaf[EAKTE_HASH_HEX_LEN + 1];
 	int rc, in_txn = 0;
 
+	{
+		/* The common case, nothing new, must not read the whole journal
+		 * index (52 bytes per event): compare the head commit only. */
+		git_oid jhead;
+		if ((rc = eakte_index__position(ix, &applied, head)) < 0)
+			return rc;
+		if (applied > 0 && eakte_journal__head(&jhead, a) == 0) {
+			git_oid_tostr(hex, sizeof(hex), &jhead);
+			if (strcmp(hex, head) == 0)
+				return 0;
+		}
+	}
 	if ((rc = eakte_journal__load_index(a)) < 0)
 		return rc;
 	if ((rc = exec(ix, "BEGIN IMMEDIATE", "starting catch-up")) < 0)
