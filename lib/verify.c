@@ -65,9 +65,19 @@ typedef struct {
 	int seen;                   /* bit 1 content, 2 meta, 4 event */
 } filed;
 
+/* A metadata object named by a records event (meta, akte-create,
+ * vorgang-create): where the state keeps it, and its hashes. */
+typedef struct {
+	char path[192];
+	uint64_t seq;
+	uint8_t oid[EAKTE_OID_LEN], sha[EAKTE_HASH_LEN];
+} metaref;
+
 typedef struct {
 	eakte_archive *a;
 	eakte_verify_report *r;
+	metaref *metas;
+	size_t nmetas, capmetas;
 	const eakte_verify_options *opts;
 	eakte_hash *leaves;
 	uint64_t n;
@@ -121,6 +131,95 @@ static filed *find_filed(vctx *v, const char *doc, int64_t version)
 	snprintf(key.doc, sizeof(key.doc), "%s", doc);
 	key.version = version;
 	return bsearch(&key, v->files, v->nfiles, sizeof(filed), cmp_filed);
+}
+
+static int record_meta(vctx *v, const eakte_ev *ev)
+{
+	const json_t *ref = json_object_get(ev->root, "meta");
+	const char *oid = json_string_value(json_object_get(ref, "oid"));
+	const char *sha = json_string_value(json_object_get(ref, "sha256"));
+	const char *az = json_string_value(json_object_get(ev->root, "akte"));
+	const char *doc = json_string_value(json_object_get(ev->root, "doc"));
+	metaref *m;
+
+	if (v->nmetas == v->capmetas) {
+		size_t cap = v->capmetas ? v->capmetas * 2 : 256;
+		metaref *p = realloc(v->metas, cap * sizeof(*p));
+		if (p == NULL)
+			return eakte_error__oom("verifying");
+		v->metas = p;
+		v->capmetas = cap;
+	}
+	m = &v->metas[v->nmetas];
+	memset(m, 0, sizeof(*m));
+	if (oid == NULL || sha == NULL || eakte_hex__decode(m->oid, EAKTE_OID_LEN, oid, strlen(oid)) < 0 ||
+	    eakte_hex__decode(m->sha, EAKTE_HASH_LEN, sha, strlen(sha)) < 0)
+		return fail(v, "event", (int64_t)ev->seq, "event %" PRIu64 ": malformed \"meta\" reference", ev->seq);
+	if (strcmp(ev->action, "meta") == 0) {
+		if (doc == NULL || !eakte_event__valid_doc_id(doc))
+			return fail(v, "event", (int64_t)ev->seq, "event %" PRIu64 ": malformed doc", ev->seq);
+		snprintf(m->path, sizeof(m->path), "docs/%s/%s/m%" PRIu64 ".meta", doc + EAKTE_ID_LEN - 2, doc, ev->seq);
+	} else {
+		char name[64];
+		if (az == NULL)
+			return fail(v, "event", (int64_t)ev->seq, "event %" PRIu64 ": names no Akte", ev->seq);
+		if (strcmp(ev->action, "akte-create") == 0)
+			snprintf(name, sizeof(name), "akte.meta");
+		else
+			snprintf(name, sizeof(name), "vorgang-%" PRId64 ".meta",
+				(int64_t)json_integer_value(json_object_get(ev->root, "vorgang")));
+		eakte_journal__akte_path(m->path, sizeof(m->path), az, name);
+	}
+	m->seq = ev->seq;
+	v->nmetas++;
+	return 0;
+}
+
+/* The metadata objects of records events: present in the state and
+ * matching their signed SHA-256 (they are small: read whole). */
+static void check_metas(vctx *v)
+{
+	for (size_t i = 0; i < v->nmetas && v->r->ok; i++) {
+		metaref *m = &v->metas[i];
+		uint8_t oid[EAKTE_OID_LEN], sha[EAKTE_HASH_LEN];
+		char e[EAKTE_HASH_HEX_LEN + 1], act[EAKTE_HASH_HEX_LEN + 1];
+		git_oid goid;
+		git_blob *blob;
+
+		if (m->seq >= v->state_size)
+			continue; /* filed after the state was last written */
+		if (eakte_state__entry(oid, v->a, m->path) < 0) {
+			fail(v, "object", (int64_t)m->seq, "the metadata object of event %" PRIu64 " (%s) is missing from the archive "
+				"and no disposal event records its removal", m->seq, m->path);
+			return;
+		}
+		if (memcmp(oid, m->oid, EAKTE_OID_LEN) != 0) {
+			eakte_hex__encode(e, m->oid, EAKTE_OID_LEN);
+			eakte_hex__encode(act, oid, EAKTE_OID_LEN);
+			fail(v, "object", (int64_t)m->seq, "event %" PRIu64 ": metadata object expected=%s actual=%s (the object was replaced)",
+				m->seq, e, act);
+			return;
+		}
+		if (v->opts->quick)
+			continue;
+		git_oid_fromraw(&goid, oid);
+		if (git_blob_lookup(&blob, v->a->repo, &goid) < 0) {
+			fail(v, "object", (int64_t)m->seq, "event %" PRIu64 ": metadata object %s cannot be read: %s",
+				m->seq, git_oid_tostr_s(&goid), git_error_last() ? git_error_last()->message : "unknown error");
+			return;
+		}
+		EVP_Digest(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), sha, NULL, EVP_sha256(), NULL);
+		v->r->objects++;
+		v->r->bytes += (uint64_t)git_blob_rawsize(blob);
+		git_blob_free(blob);
+		if (memcmp(sha, m->sha, EAKTE_HASH_LEN) != 0) {
+			eakte_hex__encode(e, m->sha, EAKTE_HASH_LEN);
+			eakte_hex__encode(act, sha, EAKTE_HASH_LEN);
+			fail(v, "object", (int64_t)m->seq, "event %" PRIu64 ": metadata object SHA-256 expected=%s actual=%s",
+				m->seq, e, act);
+			return;
+		}
+	}
 }
 
 static int record_file(vctx *v, const eakte_ev *ev, const char *json, size_t len)
@@ -233,6 +332,13 @@ static int check_journal(vctx *v)
 						(const uint8_t *)c.signed_data, c.signed_len, v->pub) < 0)
 					fail(v, "event", (int64_t)i, "event %" PRIu64 " (commit %s): signature does not verify with the archive key: %s",
 						i, hex, eakte_error_last());
+			}
+			if (v->r->ok && (strcmp(ev.action, "meta") == 0 || strcmp(ev.action, "akte-create") == 0 ||
+					 strcmp(ev.action, "vorgang-create") == 0) && (rc = record_meta(v, &ev)) < 0) {
+				eakte_event__free(&ev);
+				eakte_journal__jcommit_free(&c);
+				free(list);
+				return rc;
 			}
 			if (v->r->ok && strcmp(ev.action, "file") == 0 && (rc = record_file(v, &ev, c.json, c.len)) < 0) {
 				eakte_event__free(&ev);
@@ -674,6 +780,8 @@ int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify
 		check_since(&v);
 	if (v.r->ok)
 		check_state(&v);
+	if (v.r->ok)
+		check_metas(&v);
 	if (v.r->ok && !opts->quick)
 		rc = check_content(&v);
 	if (rc == 0 && v.r->ok)
@@ -682,6 +790,7 @@ out:
 	pthread_mutex_destroy(&v.git_mu);
 	free(v.leaves);
 	free(v.files);
+	free(v.metas);
 	if (rc < 0) {
 		free(v.r);
 		return rc;

@@ -238,6 +238,10 @@ def test_journal_truncated_caught_with_since(filled, tmp_path, docs):
     # cut the journal back and put back the matching older state
     sh_git(archive, "update-ref", "refs/heads/journal", commits[-1])
     sh_git(archive, "update-ref", "refs/eakte/state", old_state)
+    # the index still knows the cut event ...
+    expect_failure(archive, "index drift", "applied")
+    # ... unless the operator rebuilds it too
+    run("reindex", archive=archive, check=0)
     run("verify", archive=archive, check=0)      # consistent on its own
     expect_failure(archive, f"fewer than the {n}", "truncated", args=["--since", str(saved)])
 
@@ -285,3 +289,19 @@ def test_rewritten_resigned_history(tmp_path, docs):
     run("verify", archive=a, check=0)              # a perfectly signed archive
     r = run("verify", "--since", saved, archive=a, check=1)
     assert "does not extend the saved checkpoint" in r.error
+
+
+def test_akte_metadata_object_replaced(filled, tmp_path):
+    """The title of an Akte lives in a salted object named by its signed
+    akte-create event: replacing it is caught."""
+    archive, ids = filled
+    other = write_object(archive, "blob", b'{"akte":"A-1","salt":"x","title":"forged","v":1}')
+    state = sh_git(archive, "rev-parse", "refs/eakte/state")
+    env = {"GIT_INDEX_FILE": str(tmp_path / "index")}
+    sh_git(archive, "read-tree", state, env=env)
+    paths = sh_git(archive, "ls-files", env=env).splitlines()
+    akte = next(p for p in paths if p.startswith("akten/") and p.endswith("/akte.meta"))
+    sh_git(archive, "update-index", "--cacheinfo", f"100644,{other},{akte}", env=env)
+    tree = sh_git(archive, "write-tree", env=env)
+    sh_git(archive, "update-ref", "refs/eakte/state", sh_git(archive, "commit-tree", tree, "-m", "eakte state", env=env))
+    expect_failure(archive, "metadata object expected=", f"actual={other}")
