@@ -776,6 +776,38 @@ static int apply_event(applier *ap, const char *json, size_t len, uint64_t seq)
 	return rc;
 }
 
+/* The event.json blob of journal commit `id`: the index needs only the
+ * event, not the signature (verify checks those). */
+static int event_blob(git_blob **out, eakte_archive *a, const git_oid *id, uint64_t seq)
+{
+	git_commit *c = NULL;
+	git_tree *t = NULL;
+	const git_tree_entry *e;
+	int rc = 0;
+
+	*out = NULL;
+	if (git_commit_lookup(&c, a->repo, id) < 0 || git_commit_tree(&t, c) < 0) {
+		rc = eakte_archive__git_error(EAKTE_ECORRUPT, "reading a journal commit");
+		goto out;
+	}
+	e = git_tree_entry_byname(t, "event.json");
+	if (e == NULL || git_tree_entry_type(e) != GIT_OBJECT_BLOB) {
+		rc = eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " has no event.json; run `eakte verify`", seq);
+		goto out;
+	}
+	if (git_blob_lookup(out, a->repo, git_tree_entry_id(e)) < 0)
+		rc = eakte_archive__git_error(EAKTE_ECORRUPT, "reading a journal event");
+	else if ((size_t)git_blob_rawsize(*out) > EAKTE_EVENT_MAX) {
+		git_blob_free(*out);
+		*out = NULL;
+		rc = eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " is larger than 1 MiB; run `eakte verify`", seq);
+	}
+out:
+	git_tree_free(t);
+	git_commit_free(c);
+	return rc;
+}
+
 int eakte_index__catch_up(eakte_index *ix, eakte_archive *a)
 {
 	applier ap;
@@ -828,16 +860,11 @@ int eakte_index__catch_up(eakte_index *ix, eakte_archive *a)
 	if ((rc = applier_init(&ap, ix, a)) < 0)
 		goto fail;
 	for (i = applied; i < a->index_len; i++) {
-		eakte_jcommit c;
-		if ((rc = eakte_journal__read_commit(&c, a, &a->commits[i])) < 0)
+		git_blob *blob = NULL;
+		if ((rc = event_blob(&blob, a, &a->commits[i], i)) < 0)
 			break;
-		if (c.json == NULL) {
-			rc = eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 ": %s; run `eakte verify`", i, c.problem);
-			eakte_journal__jcommit_free(&c);
-			break;
-		}
-		rc = apply_event(&ap, c.json, c.len, i);
-		eakte_journal__jcommit_free(&c);
+		rc = apply_event(&ap, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), i);
+		git_blob_free(blob);
 		if (rc < 0)
 			break;
 		if ((i + 1) % APPLY_CHUNK == 0 || i + 1 == a->index_len) {
