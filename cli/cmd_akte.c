@@ -67,8 +67,12 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 		case 'z': ao.az = optarg; break;
 		case 'v': vorgang = optarg; break;
 		case 'd': date = optarg; break;
-		case 'o': state = 1; break;
-		case 'c': state = 2; break;
+		case 'o':
+		case 'c':
+			if (state != 0)
+				return cli_usage("akte", "give --open or --closed, not both");
+			state = c == 'o' ? 1 : 2;
+			break;
 		case 'j': json = 1; break;
 		case 'h': fputs(help, stdout); return EXIT_OK;
 		default: return cli_usage("akte", "bad option");

@@ -112,7 +112,7 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 	/* The documents are filed; text extraction only feeds the index and
 	 * never turns a filing into a failure. */
 	if ((rc = eakte_extract_pending(a, 0)) < 0)
-		fprintf(stderr, "eakte file: warning: text extraction did not finish (%s); it resumes with the next write or `eakte reindex`\n",
+		fprintf(stderr, "eakte file: warning: text extraction did not finish (%s); the next search, show or file extracts it, or `eakte reindex`\n",
 			eakte_error_last());
 	if (eakte_archive_warning(a)[0])
 		fprintf(stderr, "eakte file: warning: %s\n", eakte_archive_warning(a));

@@ -23,7 +23,7 @@ static int print_event(const eakte_event *e, void *payload)
 		printf("{\"commit\":\"%s\",\"event\":%s,\"leaf\":\"%s\",\"seq\":%" PRIu64 "}\n",
 			e->commit, e->json, e->leaf_hash, e->seq);
 	else
-		printf("%6" PRIu64 "  %s  %-24s %-8s %s\n", e->seq, e->time, e->actor, e->action, e->subject);
+		printf("%6" PRIu64 "  %s  %-24s %-14s %s\n", e->seq, e->time, e->actor, e->action, e->subject);
 	return ferror(stdout) ? 1 : 0;
 }
 

@@ -24,19 +24,38 @@ static const char help[] =
 
 #define PLAN_FILE_MAX (16u << 20)
 
+/* Print s left-aligned in `width` columns, counting characters, not bytes
+ * (titles have umlauts). */
+static void print_padded(const char *s, int width)
+{
+	int n = 0;
+
+	for (const char *p = s; *p; p++)
+		n += ((unsigned char)*p & 0xc0) != 0x80;
+	fputs(s, stdout);
+	for (; n < width; n++)
+		putchar(' ');
+	putchar(' ');
+}
+
 static void print_entry(const json_t *e, int indent)
 {
 	const json_t *r = json_object_get(e, "retention");
 	char ret[32];
+
 
 	if (json_is_integer(r))
 		snprintf(ret, sizeof(ret), "%lld %s", (long long)json_integer_value(r),
 			json_integer_value(r) == 1 ? "Jahr" : "Jahre");
 	else
 		snprintf(ret, sizeof(ret), "%s", json_string_value(r) ? json_string_value(r) : "?");
-	printf("%*s%-14s %-40s %-12s %s  %lld Akten\n", indent, "", json_string_value(json_object_get(e, "code")),
-		json_string_value(json_object_get(e, "title")), ret, json_string_value(json_object_get(e, "value")),
-		(long long)json_integer_value(json_object_get(e, "akten")));
+	long long akten = (long long)json_integer_value(json_object_get(e, "akten"));
+
+	printf("%*s", indent, "");
+	print_padded(json_string_value(json_object_get(e, "code")), 14 - indent > 8 ? 14 - indent : 8);
+	print_padded(json_string_value(json_object_get(e, "title")), 40);
+	print_padded(ret, 12);
+	printf("%s  %lld %s\n", json_string_value(json_object_get(e, "value")), akten, akten == 1 ? "Akte" : "Akten");
 }
 
 int cmd_plan(const cli_ctx *ctx, int argc, char **argv)

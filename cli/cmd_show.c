@@ -137,11 +137,11 @@ int cmd_show(const cli_ctx *ctx, int argc, char **argv)
 			if (json_is_integer(json_object_get(ixj, "vorgang")))
 				printf("Vorgang    %lld\n", (long long)json_integer_value(json_object_get(ixj, "vorgang")));
 			if (st && strcmp(st, "ok") == 0)
-				printf("Text       extracted%s%s\n", why && why[0] ? "; " : "", why ? why : "");
+				printf("Search     text extracted%s%s\n", why && why[0] ? "; " : "", why ? why : "");
 			else if (st && strcmp(st, "pending") == 0)
-				printf("Text       not extracted yet (runs after the next write)\n");
+				printf("Search     text not extracted yet (the next search, show or file of this archive extracts it)\n");
 			else
-				printf("Text       text not extracted: %s\n", why && why[0] ? why : "unknown");
+				printf("Search     text not extracted: %s\n", why && why[0] ? why : "unknown");
 			json_array_foreach(vs, i, v)
 				printf("%-10s %lld  %s  %s  %s\n", i == 0 ? "Versions" : "",
 					(long long)json_integer_value(json_object_get(v, "version")),

@@ -202,19 +202,10 @@ static int build_meta(item *it, const eakte_file_options *o, const char *title, 
 		rc = eakte_cjson__parse(&kv, base_meta, strlen(base_meta), 64u << 20);
 	else if ((kv = json_object()) == NULL)
 		rc = eakte_error__oom("building metadata");
-	if (rc < 0 || (rc = eakte_records__apply_kv(kv, o->meta, o->meta_count, 0)) < 0)
+	/* For a new version, KEY= removes a key as in `eakte meta set`. */
+	if (rc < 0 || (rc = eakte_records__check_unique_keys(o->meta, o->meta_count)) < 0 ||
+	    (rc = eakte_records__apply_kv(kv, o->meta, o->meta_count, base_meta != NULL)) < 0)
 		goto out;
-	for (size_t i = 0; i < o->meta_count; i++) {
-		/* Within one call a key given twice is a mistake, not an update. */
-		for (size_t j = 0; j < i; j++) {
-			const char *a = o->meta[i], *b = o->meta[j];
-			size_t la = strcspn(a, "="), lb = strcspn(b, "=");
-			if (la == lb && memcmp(a, b, la) == 0) {
-				rc = eakte_error__set(EAKTE_EINVALID, "metadata key %.*s is given twice", (int)la, a);
-				goto out;
-			}
-		}
-	}
 	if (json_object_set_new(m, "v", json_integer(1)) < 0 ||
 	    json_object_set_new(m, "doc", json_string(it->id)) < 0 ||
 	    json_object_set_new(m, "version", json_integer(it->version)) < 0 ||

@@ -1193,7 +1193,7 @@ int eakte_index__akte(eakte_index_akte *out, eakte_index *ix, const char *az)
 	int rc, src;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = prepare(ix, &st, "SELECT id, plan, closed_on FROM akte WHERE az = ?1")) < 0)
+	if ((rc = prepare(ix, &st, "SELECT id, plan, closed_on, substr(created_at, 1, 10) FROM akte WHERE az = ?1")) < 0)
 		return rc;
 	bind_text(st, 1, az);
 	src = sqlite3_step(st);
@@ -1204,6 +1204,7 @@ int eakte_index__akte(eakte_index_akte *out, eakte_index *ix, const char *az)
 			out->closed = 1;
 			snprintf(out->closed_on, sizeof(out->closed_on), "%s", (const char *)sqlite3_column_text(st, 2));
 		}
+		snprintf(out->created_on, sizeof(out->created_on), "%s", (const char *)sqlite3_column_text(st, 3));
 	} else if (src == SQLITE_DONE) {
 		rc = eakte_error__set(EAKTE_ENOTFOUND, "Akte %s does not exist; create it with `eakte akte create --plan CODE --az %s`",
 			az, az);

@@ -71,6 +71,7 @@ typedef struct {
 	char plan[65];
 	int closed;
 	char closed_on[11];
+	char created_on[11];     /* date of the akte-create event */
 } eakte_index_akte;
 
 int eakte_index__akte(eakte_index_akte *out, eakte_index *ix, const char *az);

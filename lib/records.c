@@ -237,7 +237,19 @@ int eakte_akte_create(eakte_archive *a, const eakte_akte_options *o, char **az_o
 		int year = local_year();
 		if ((rc = eakte_index__serial_next(&serial, ix, o->plan, year)) < 0)
 			return rc;
-		snprintf(az, sizeof(az), "%s-%d/%04" PRId64, o->plan, year, serial);
+		/* A hand-given Aktenzeichen of this form under another plan code
+		 * is not in the serial counter: step over it. */
+		for (int tries = 0; ; tries++) {
+			snprintf(az, sizeof(az), "%s-%d/%04" PRId64, o->plan, year, serial);
+			rc = eakte_index__akte(&existing, ix, az);
+			if (rc == EAKTE_ENOTFOUND)
+				break;
+			if (rc < 0)
+				return rc;
+			if (tries == 100000)
+				return eakte_error__set(EAKTE_EEXISTS, "no free serial for %s in %d", o->plan, year);
+			serial++;
+		}
 	}
 	rc = eakte_index__akte(&existing, ix, az);
 	if (rc == 0)
@@ -369,6 +381,8 @@ int eakte_akte_close(eakte_archive *a, const char *az, const char *date, const c
 		return eakte_error__set(EAKTE_EINVALID, "the zdA date %s is in the future", date);
 	if (akte.closed)
 		return eakte_error__set(EAKTE_EPOLICY, "Akte %s was already closed (zdA) on %s", az, akte.closed_on);
+	/* A date before the Akte was created in eakte is allowed: paper files
+	 * taken over from before the eAkte were closed when they were. */
 	ev = json_object();
 	if (ev == NULL || json_object_set_new(ev, "action", json_string("akte-close")) < 0 ||
 	    json_object_set_new(ev, "akte", json_string(az)) < 0 ||
@@ -423,6 +437,24 @@ int eakte_records__valid_key(const char *k, size_t n)
 	return 1;
 }
 
+int eakte_records__check_unique_keys(const char *const *items, size_t count)
+{
+	/* Within one call a key given twice is a mistake, not an update. */
+	for (size_t i = 0; i < count; i++) {
+		for (size_t j = 0; j < i; j++) {
+			const char *a = items[i], *b = items[j];
+			size_t la, lb;
+			if (a == NULL || b == NULL)
+				continue;
+			la = strcspn(a, "=");
+			lb = strcspn(b, "=");
+			if (la == lb && memcmp(a, b, la) == 0)
+				return eakte_error__set(EAKTE_EINVALID, "metadata key %.*s is given twice", (int)la, a);
+		}
+	}
+	return 0;
+}
+
 int eakte_records__apply_kv(json_t *kv, const char *const *items, size_t count, int allow_remove)
 {
 	size_t i;
@@ -475,9 +507,32 @@ int eakte_meta_set(eakte_archive *a, const char *doc, const char *title, const c
 		return rc;
 	if ((rc = eakte_index__doc(&d, ix, doc)) < 0)
 		return rc;
-	if ((rc = eakte_cjson__parse(&kv, d.meta, strlen(d.meta), EAKTE_EVENT_MAX * 32)) < 0 ||
-	    (rc = eakte_records__apply_kv(kv, items, count, 1)) < 0)
+	{
+		eakte_index_akte akte;
+		if ((rc = eakte_index__akte(&akte, ix, d.akte)) < 0)
+			goto out;
+		if (akte.closed) {
+			rc = eakte_error__set(EAKTE_EPOLICY, "document %s is in Akte %s, closed (zdA) on %s; reopen it with "
+				"`eakte akte reopen %s` to change metadata", doc, d.akte, akte.closed_on, d.akte);
+			goto out;
+		}
+	}
+	if ((rc = eakte_records__check_unique_keys(items, count)) < 0 ||
+	    (rc = eakte_cjson__parse(&kv, d.meta, strlen(d.meta), EAKTE_EVENT_MAX * 32)) < 0)
 		goto out;
+	{
+		json_t *before = json_deep_copy(kv);
+		if (before == NULL) {
+			rc = eakte_error__oom("changing metadata");
+			goto out;
+		}
+		rc = eakte_records__apply_kv(kv, items, count, 1);
+		if (rc == 0 && json_equal(before, kv) && (title == NULL || strcmp(title, d.title) == 0))
+			rc = eakte_error__set(EAKTE_EINVALID, "nothing changes: document %s has this metadata already", doc);
+		json_decref(before);
+		if (rc < 0)
+			goto out;
+	}
 	meta = json_object();
 	ev = json_object();
 	if (meta == NULL || ev == NULL || json_object_set_new(meta, "doc", json_string(doc)) < 0 ||

@@ -19,6 +19,9 @@ int eakte_records__check_az(const char *az);
 /* 1 if k[0..n) is a metadata key (1-128 of A-Z a-z 0-9 _ - .). */
 int eakte_records__valid_key(const char *k, size_t n);
 
+/* EAKTE_EINVALID if a key occurs twice among the "KEY=VALUE" items. */
+int eakte_records__check_unique_keys(const char *const *items, size_t count);
+
 /* Apply "KEY=VALUE" items to the object kv ("KEY=" removes the key when
  * allow_remove). */
 int eakte_records__apply_kv(json_t *kv, const char *const *items, size_t count, int allow_remove);

@@ -78,11 +78,20 @@ static int valid_day(const char *d)
 	struct tm tm;
 	char *end;
 
+	char back[11];
+	time_t t;
+
 	if (strlen(d) != 10)
 		return 0;
 	memset(&tm, 0, sizeof(tm));
 	end = strptime(d, "%Y-%m-%d", &tm);
-	return end != NULL && *end == '\0';
+	if (end == NULL || *end != '\0')
+		return 0;
+	/* strptime takes 2026-02-31; the round trip through timegm does not. */
+	t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	strftime(back, sizeof(back), "%Y-%m-%d", &tm);
+	return strcmp(back, d) == 0;
 }
 
 /* A growing SQL text with positional text parameters. */
@@ -647,9 +656,13 @@ int eakte_akte_list_json(char **out, eakte_archive *a, const char *plan, int sta
 	*out = NULL;
 	if ((rc = reader_index(&ix, a)) < 0)
 		return rc;
+	if (plan != NULL && (rc = eakte_index__plan_exists(ix, plan)) <= 0)
+		return rc < 0 ? rc : eakte_error__set(EAKTE_ENOTFOUND, "Aktenplan code %s does not exist; see `eakte plan ls`", plan);
+	/* A code includes its sub-codes ('/' sorts right after '.'). */
 	snprintf(sql, sizeof(sql),
 		"SELECT a.az, a.plan, a.title, a.created_at, a.closed_on, "
-		"(SELECT count(*) FROM doc d WHERE d.akte_id = a.id) FROM akte a WHERE (?1 IS NULL OR a.plan = ?1) %s "
+		"(SELECT count(*) FROM doc d WHERE d.akte_id = a.id) FROM akte a "
+		"WHERE (?1 IS NULL OR a.plan = ?1 OR (a.plan >= ?1 || '.' AND a.plan < ?1 || '/')) %s "
 		"ORDER BY a.az",
 		state == 1 ? "AND a.closed_on IS NULL" : state == 2 ? "AND a.closed_on IS NOT NULL" : "");
 	if ((rc = rows_json(&rows, eakte_index__db(ix), sql, cols, 6, plan, NULL)) < 0)

@@ -23,7 +23,8 @@ def request_cleanup():
         shutil.rmtree(d, ignore_errors=True)
 
 
-VERBS = ["init", "file", "show", "get", "log", "checkpoint", "proof", "verify-proof", "verify"]
+VERBS = ["init", "plan", "akte", "file", "meta", "show", "get", "search", "ls", "reindex", "log", "checkpoint", "proof",
+         "verify-proof", "verify"]
 
 
 def test_init_layout(bare_archive):
@@ -334,3 +335,11 @@ def test_large_file_streams_in_bounded_memory(archive, tmp_path):
             g.update(b)
     assert g.hexdigest() == h.hexdigest()
     assert before <= peak_kib
+
+
+@pytest.mark.parametrize("verb", VERBS)
+def test_every_verb_has_a_man_page(verb):
+    from conftest import SOURCE_ROOT
+    page = SOURCE_ROOT / "docs" / "man" / f"eakte-{verb}.1"
+    assert page.exists(), page
+    assert f"eakte-{verb}.1" in (SOURCE_ROOT / "docs" / "meson.build").read_text()

@@ -349,3 +349,35 @@ def minimal_pdf(text):
         out += f"{off:010d} 00000 n \n".encode()
     out += f"trailer\n<< /Size {len(objs) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+# --- Consistency rules (found in review) ------------------------------------
+
+def test_generated_aktenzeichen_steps_over_a_foreign_one(archive):
+    y = run("akte", "create", "--plan", "32.10.01", archive=archive, check=0).text.strip().split("-")[1].split("/")[0]
+    # a hand-given Aktenzeichen of 32.10.01's form, but filed under another code
+    make_akten(archive, f"32.10.01-{y}/0002", plan="50.10")
+    assert run("akte", "create", "--plan", "32.10.01", archive=archive, check=0).text.strip() == f"32.10.01-{y}/0003"
+
+
+def test_akte_rules(archive, docs):
+    run("akte", "ls", "--open", "--closed", archive=archive, check=2)
+    run("akte", "ls", "--plan", "99", archive=archive, check=3)
+    listed = json.loads(run("akte", "ls", "--plan", "32.10", "--json", archive=archive, check=0).text)["akten"]
+    assert {"A-1", "32.10.02-2026/0007"} <= {x["az"] for x in listed}        # sub-codes included
+    run("search", "--akte", "A-1", "--from", "2026-02-31", archive=archive, check=2)
+
+
+def test_metadata_rules(archive, docs, tmp_path):
+    doc = run("file", docs / "brief.txt", "--akte", "A-1", "--meta", "a=1", "--meta", "b=2", archive=archive, check=0).text.strip()
+    run("meta", "set", doc, "a=1", archive=archive, check=2)                 # changes nothing
+    run("meta", "set", doc, "c=", archive=archive, check=2)                  # removes nothing
+    run("meta", "set", doc, "a=3", "a=4", archive=archive, check=2)          # key twice
+    v2 = tmp_path / "v2.txt"
+    v2.write_text("zweite Fassung\n")
+    run("file", "--new-version-of", doc, v2, "--meta", "b=", archive=archive, check=0)
+    assert json.loads(run("show", doc, "--json", archive=archive, check=0).text)["meta"] == {"a": "1"}
+    run("akte", "close", "A-1", archive=archive, check=0)
+    r = run("meta", "set", doc, "a=5", archive=archive, check=4)
+    assert "closed" in r.error and "reopen" in r.error
+    run("verify", archive=archive, check=0)
