@@ -234,7 +234,7 @@ static const char *const apply_sql[S_COUNT] = {
 	[S_DOC_INS] = "INSERT INTO doc (uuid, akte_id, vorgang, latest, ftsrow, title, filename, mime, size, sha256, "
 		"date, filed_at, changed_at, meta, text_status) "
 		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, 'pending')",
-	[S_DOC_GET] = "SELECT d.id, d.ftsrow, d.latest, a.az || ' ' || a.title FROM doc d JOIN akte a ON a.id = d.akte_id WHERE d.uuid = ?1",
+	[S_DOC_GET] = "SELECT d.id, d.ftsrow, d.latest, a.az || ' ' || a.title, d.filed_at FROM doc d JOIN akte a ON a.id = d.akte_id WHERE d.uuid = ?1",
 	[S_DOC_VERSION] = "UPDATE doc SET latest = ?2, ftsrow = ?3, mime = ?4, size = ?5, sha256 = ?6, title = ?7, "
 		"filename = ?8, meta = ?9, date = ?10, changed_at = ?11, text_status = 'pending', text_reason = '' WHERE id = ?1",
 	[S_DOC_META_UPD] = "UPDATE doc SET title = ?2, filename = ?3, meta = ?4, date = ?5, changed_at = ?6 WHERE id = ?1",
@@ -653,6 +653,8 @@ static int apply_file(applier *ap, const eakte_ev *ev)
 		}
 		doc_id = sqlite3_column_int64(st, 0);
 		old_fts = sqlite3_column_int64(st, 1);
+		/* Without a "date", a document is dated by its first filing. */
+		doc_date(date, kv, (const char *)sqlite3_column_text(st, 4));
 		sqlite3_reset(st);
 		if ((rc = fts_remove(ap, old_fts, NULL)) < 0)
 			goto out;
@@ -724,10 +726,11 @@ static int apply_meta(applier *ap, const eakte_ev *ev)
 	doc_id = sqlite3_column_int64(st, 0);
 	fts = sqlite3_column_int64(st, 1);
 	snprintf(az, sizeof(az), "%s", (const char *)sqlite3_column_text(st, 3));
+	/* Without a "date", a document is dated by its first filing. */
+	doc_date(date, kv, (const char *)sqlite3_column_text(st, 4));
 	sqlite3_reset(st);
 	if ((rc = meta_text(&mtext, kv)) < 0 || (rc = eakte_cjson__dump(&kvjson, NULL, kv)) < 0)
 		goto out;
-	doc_date(date, kv, ev->time);
 	st = ap->st[S_DOC_META_UPD];
 	sqlite3_bind_int64(st, 1, doc_id);
 	bind_text(st, 2, title);
