@@ -57,12 +57,12 @@ static int latest_version(unsigned int *out, int64_t *meta_seq, eakte_archive *a
 	git_tree *root = NULL, *sub = NULL;
 	git_tree_entry *e = NULL;
 	char path[128];
-	size_t i, n = strlen(id);
+	size_t i;
 	unsigned int best = 0;
 	int rc = 0, grc;
 
 	*meta_seq = -1;
-	snprintf(path, sizeof(path), "docs/%s/%s", id + n - 2, id);
+	eakte_journal__doc_dir(path, sizeof(path), id);
 	if (git_commit_lookup(&c, a->repo, &a->state_commit) < 0 || git_commit_tree(&root, c) < 0) {
 		rc = eakte_archive__git_error(EAKTE_ECORRUPT, "reading the state tree");
 		goto out;
@@ -156,7 +156,7 @@ static int read_checked_meta(char **buf, size_t *len, eakte_archive *a, const ch
 int eakte_doc_lookup_version(eakte_doc **out, eakte_archive *a, const char *id, unsigned int version)
 {
 	eakte_doc *d;
-	char path[128], *buf = NULL;
+	char path[256], *buf = NULL;
 	size_t len;
 	int64_t meta_seq;
 	json_t *kv;
@@ -185,14 +185,15 @@ int eakte_doc_lookup_version(eakte_doc **out, eakte_archive *a, const char *id, 
 	if (meta_seq > (int64_t)d->event.seq && version == 0) {
 		/* The metadata was changed after this version was filed. */
 		eakte_ev mev;
-		size_t n = strlen(id);
-		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRId64 ".event", id + n - 2, id, meta_seq);
+		char dir[128];
+		eakte_journal__doc_dir(dir, sizeof(dir), id);
+		snprintf(path, sizeof(path), "%s/m%" PRId64 ".event", dir, meta_seq);
 		if ((rc = eakte_state__read(&buf, &len, a, path, EAKTE_EVENT_MAX)) < 0 ||
 		    (rc = eakte_event__parse(&mev, buf, len)) < 0)
 			goto fail;
 		free(buf);
 		buf = NULL;
-		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRId64 ".meta", id + n - 2, id, meta_seq);
+		snprintf(path, sizeof(path), "%s/m%" PRId64 ".meta", dir, meta_seq);
 		rc = read_checked_meta(&buf, &len, a, path, &mev, id);
 		eakte_event__free(&mev);
 		if (rc < 0)

@@ -381,12 +381,27 @@ void eakte_txn__free(eakte_txn *t)
 	free(t);
 }
 
-void eakte_journal__doc_path(char *out, size_t len, const char *doc, int64_t version, const char *suffix)
+void eakte_journal__doc_dir(char *out, size_t len, const char *doc)
 {
 	size_t n = strlen(doc);
 
-	/* Fan out on the random tail of the UUIDv7, not its time prefix. */
-	snprintf(out, len, "docs/%s/%s/%lld.%s", doc + (n >= 2 ? n - 2 : 0), doc, (long long)version, suffix);
+	/* Fan out twice on the random tail of the UUIDv7, not its time
+	 * prefix: a write rewrites the trees on the path to each document it
+	 * touches, and with two levels of 256 those stay small (about 15
+	 * entries each at a million documents) instead of growing with the
+	 * archive. */
+	if (n < 4)
+		snprintf(out, len, "docs/%s", doc);
+	else
+		snprintf(out, len, "docs/%.2s/%.2s/%s", doc + n - 2, doc + n - 4, doc);
+}
+
+void eakte_journal__doc_path(char *out, size_t len, const char *doc, int64_t version, const char *suffix)
+{
+	char dir[128];
+
+	eakte_journal__doc_dir(dir, sizeof(dir), doc);
+	snprintf(out, len, "%s/%lld.%s", dir, (long long)version, suffix);
 }
 
 int eakte_txn__state_put(eakte_txn *t, const char *path, const uint8_t oid[EAKTE_OID_LEN])
@@ -422,7 +437,7 @@ void eakte_journal__akte_path(char *out, size_t len, const char *az, const char 
 	/* An Aktenzeichen contains '/', so it cannot name a tree entry. */
 	EVP_Digest(az, strlen(az), h, NULL, EVP_sha256(), NULL);
 	eakte_hex__encode(hex, h, EAKTE_HASH_LEN);
-	snprintf(out, len, "akten/%s/%s", hex, name);
+	snprintf(out, len, "akten/%.2s/%.2s/%s/%s", hex, hex + 2, hex, name);
 }
 
 /* The metadata objects of records events (metadata changes, Akten and
@@ -440,16 +455,16 @@ static int record_state_changes(eakte_txn *t, const eakte_ev *ev, const char *js
 		return eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " has a malformed \"meta\" reference", ev->seq);
 	if (strcmp(ev->action, "meta") == 0) {
 		const char *doc = json_string_value(json_object_get(ev->root, "doc"));
-		size_t n;
+		char dir[128];
 		if (doc == NULL || !eakte_event__valid_doc_id(doc))
 			return eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 " has a malformed doc", ev->seq);
-		n = strlen(doc);
-		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRIu64 ".meta", doc + n - 2, doc, ev->seq);
+		eakte_journal__doc_dir(dir, sizeof(dir), doc);
+		snprintf(path, sizeof(path), "%s/m%" PRIu64 ".meta", dir, ev->seq);
 		if ((rc = eakte_txn__state_put(t, path, oid)) < 0)
 			return rc;
 		if (git_odb_hash(&blob, json, len, GIT_OBJECT_BLOB) < 0)
 			return eakte_archive__git_error(EAKTE_EIO, "hashing an event");
-		snprintf(path, sizeof(path), "docs/%s/%s/m%" PRIu64 ".event", doc + n - 2, doc, ev->seq);
+		snprintf(path, sizeof(path), "%s/m%" PRIu64 ".event", dir, ev->seq);
 		return eakte_txn__state_put(t, path, blob.id);
 	}
 	{

@@ -91,8 +91,12 @@ int eakte_txn__commit(eakte_txn *t);
 eakte_archive *eakte_txn__archive(const eakte_txn *t);
 void eakte_txn__free(eakte_txn *t);
 
-/* The state tree path of an Akte's object `name` (akten/<sha256(az)>/name). */
+/* The state tree path of an Akte's object `name`
+ * (akten/<h[0..2]>/<h[2..4]>/<h>/name, h = hex SHA-256 of the Aktenzeichen). */
 void eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name);
+
+/* The state tree directory of a document: docs/<last 2>/<previous 2>/<id>. */
+void eakte_journal__doc_dir(char *out, size_t len, const char *doc);
 
 /* The state tree paths of a document version. */
 void eakte_journal__doc_path(char *out, size_t len, const char *doc, int64_t version, const char *suffix);

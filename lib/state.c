@@ -190,8 +190,10 @@ static int walk_cb(const char *root, const git_tree_entry *e, void *payload)
 
 	if (strncmp(root, "docs/", 5) != 0 || git_tree_entry_type(e) != GIT_OBJECT_BLOB)
 		return 0;
-	/* root is "docs/<xx>/<doc>/" */
+	/* root is "docs/<xx>/<yy>/<doc>/" */
 	slash = strchr(root + 5, '/');
+	if (slash != NULL)
+		slash = strchr(slash + 1, '/');
 	if (slash == NULL || strlen(slash + 1) != EAKTE_ID_LEN + 1)
 		return 0;
 	memcpy(doc, slash + 1, EAKTE_ID_LEN);

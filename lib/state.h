@@ -6,8 +6,9 @@
  *               base64 public key, "last_leaf": hex, "origin": ...,
  *               "range": [hex compact-range nodes], "size": N, "v": 1}
  *   checkpoint  the signed checkpoint (C2SP signed note) of size N
- *   docs/<xx>/<doc id>/<version>.content   blob: the document content
- *   docs/<xx>/<doc id>/<version>.meta      blob: descriptive metadata
+ *   docs/<xx>/<yy>/<doc id>/<version>.content   blob: the document content
+ *   docs/<xx>/<yy>/<doc id>/<version>.meta      blob: descriptive metadata
+ *   (xx, yy: the last and the previous two hex digits of the id)
  * Being parentless, an old state keeps nothing alive: disposal removes a
  * document from the tree and its objects can then be deleted, while every
  * journal event still verifies.  The state is derived from the journal

@@ -158,7 +158,9 @@ static int record_meta(vctx *v, const eakte_ev *ev)
 	if (strcmp(ev->action, "meta") == 0) {
 		if (doc == NULL || !eakte_event__valid_doc_id(doc))
 			return fail(v, "event", (int64_t)ev->seq, "event %" PRIu64 ": malformed doc", ev->seq);
-		snprintf(m->path, sizeof(m->path), "docs/%s/%s/m%" PRIu64 ".meta", doc + EAKTE_ID_LEN - 2, doc, ev->seq);
+		char dir[128];
+		eakte_journal__doc_dir(dir, sizeof(dir), doc);
+		snprintf(m->path, sizeof(m->path), "%s/m%" PRIu64 ".meta", dir, ev->seq);
 	} else {
 		char name[64];
 		if (az == NULL)

@@ -22,7 +22,7 @@ def test_audit_passes_on_a_good_archive(archive, docs, tmp_path):
 
 def test_audit_catches_changed_content(archive, docs):
     ids = file_docs(archive, sorted(docs.iterdir()))
-    oid = git(archive, "rev-parse", f"refs/eakte/state:docs/{ids[1][-2:]}/{ids[1]}/1.content").stdout.decode().strip()
+    oid = git(archive, "rev-parse", f"refs/eakte/state:docs/{ids[1][-2:]}/{ids[1][-4:-2]}/{ids[1]}/1.content").stdout.decode().strip()
     p = archive / "store.git" / "objects" / oid[:2] / oid[2:]
     p.chmod(0o644)
     data = bytearray(p.read_bytes())

@@ -122,7 +122,7 @@ def test_content_replaced_by_other_valid_blob(filled, tmp_path):
     state = sh_git(archive, "rev-parse", "refs/eakte/state")
     env = {"GIT_INDEX_FILE": str(tmp_path / "index")}
     sh_git(archive, "read-tree", state, env=env)
-    path = f"docs/{ids[0][-2:]}/{ids[0]}/1.content"
+    path = f"docs/{ids[0][-2:]}/{ids[0][-4:-2]}/{ids[0]}/1.content"
     sh_git(archive, "update-index", "--cacheinfo", f"100644,{other},{path}", env=env)
     tree = sh_git(archive, "write-tree", env=env)
     commit = sh_git(archive, "commit-tree", tree, "-m", "eakte state", env=env)
@@ -145,7 +145,7 @@ def test_document_missing_without_disposal(filled, tmp_path):
     env = {"GIT_INDEX_FILE": str(tmp_path / "index")}
     sh_git(archive, "read-tree", state, env=env)
     zero = "0" * 40
-    removal = "".join(f"0 {zero}\tdocs/{ids[2][-2:]}/{ids[2]}/1.{s}\n" for s in ("content", "meta", "event"))
+    removal = "".join(f"0 {zero}\tdocs/{ids[2][-2:]}/{ids[2][-4:-2]}/{ids[2]}/1.{s}\n" for s in ("content", "meta", "event"))
     sh_git(archive, "update-index", "--index-info", input=removal.encode(), env=env)
     tree = sh_git(archive, "write-tree", env=env)
     sh_git(archive, "update-ref", "refs/eakte/state", sh_git(archive, "commit-tree", tree, "-m", "x", env=env))
