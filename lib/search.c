@@ -347,14 +347,21 @@ int eakte_search(char **out, eakte_archive *a, const eakte_search_options *o)
 		goto out;
 	}
 
-	/* Total, exact up to COUNT_CAP. */
+	/* Total, exact up to COUNT_CAP.  Without filters every full-text row
+	 * is one document, so the full-text index alone counts (no joins). */
 	memset(&q, 0, sizeof(q));
 	qb_add(&q, "SELECT count(*) FROM (SELECT 1");
-	qb_add(&q, where.sql);
+	if (text && !has_filter(o)) {
+		qb_add(&q, " FROM fts WHERE fts MATCH ?1");
+		q.params[0] = fts;
+		q.nparams = 1;
+	} else {
+		qb_add(&q, where.sql);
+		memcpy(q.params, where.params, sizeof(where.params));
+		q.nparams = where.nparams;
+	}
 	snprintf(num, sizeof(num), " LIMIT %d)", COUNT_CAP + 1);
 	qb_add(&q, num);
-	memcpy(q.params, where.params, sizeof(where.params));
-	q.nparams = where.nparams;
 	if (sqlite3_prepare_v2(db, q.sql, -1, &st, NULL) != SQLITE_OK || bind_all(st, &q) < 0) {
 		rc = sql_fail(db, "preparing the search");
 		goto out;
