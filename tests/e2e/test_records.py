@@ -381,3 +381,25 @@ def test_metadata_rules(archive, docs, tmp_path):
     r = run("meta", "set", doc, "a=5", archive=archive, check=4)
     assert "closed" in r.error and "reopen" in r.error
     run("verify", archive=archive, check=0)
+
+
+def test_index_schema_migration(archive, docs, tmp_path):
+    """An index of an older schema is migrated forward when opened for
+    writing (here: back to version 1 by hand, then any search)."""
+    import subprocess
+    fill(archive, docs, tmp_path)
+    expected = all_results(archive)
+    db = str(archive / "index.sqlite")
+    p = subprocess.run(["sqlite3", db, "DROP INDEX doc_text_pending; PRAGMA user_version = 1;"], capture_output=True)
+    assert p.returncode == 0, p.stderr
+    r = run("verify", archive=archive, check=1)           # read-only: reports, does not migrate
+    assert "index drift" in r.error and "migrat" in r.error
+    assert all_results(archive) == expected
+    out = subprocess.run(["sqlite3", db, "PRAGMA user_version; SELECT name FROM sqlite_master WHERE name = 'doc_text_pending'"],
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["2", "doc_text_pending"]
+    run("verify", archive=archive, check=0)
+    # an index newer than this eakte is refused, not misread
+    subprocess.run(["sqlite3", db, "PRAGMA user_version = 99"], check=True)
+    r = run("search", "Bauantrag", archive=archive)
+    assert r.code != 0 and "newer" in r.error
