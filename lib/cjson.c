@@ -2,44 +2,17 @@
  * cjson.c - canonical JSON serialiser over jansson values, strict parser.
  */
 #include "cjson.h"
+#include "text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-	char *buf;
-	size_t len, cap;
-	int failed;
-} sbuf;
-
-static void sb_add(sbuf *sb, const char *s, size_t n)
-{
-	if (sb->failed)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 256;
-		char *p;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		p = realloc(sb->buf, cap);
-		if (p == NULL) {
-			sb->failed = 1;
-			return;
-		}
-		sb->buf = p;
-		sb->cap = cap;
-	}
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
-}
-
-static void dump_string(sbuf *sb, const char *s, size_t n)
+static void dump_string(eakte_sbuf *sb, const char *s, size_t n)
 {
 	size_t i, start = 0;
 
-	sb_add(sb, "\"", 1);
+	eakte_sbuf__add(sb, "\"", 1);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = NULL;
@@ -60,13 +33,13 @@ static void dump_string(sbuf *sb, const char *s, size_t n)
 			}
 		}
 		if (esc != NULL) {
-			sb_add(sb, s + start, i - start);
-			sb_add(sb, esc, strlen(esc));
+			eakte_sbuf__add(sb, s + start, i - start);
+			eakte_sbuf__add(sb, esc, strlen(esc));
 			start = i + 1;
 		}
 	}
-	sb_add(sb, s + start, n - start);
-	sb_add(sb, "\"", 1);
+	eakte_sbuf__add(sb, s + start, n - start);
+	eakte_sbuf__add(sb, "\"", 1);
 }
 
 /* Next UTF-16 code unit of a valid UTF-8 string; *pending carries the low
@@ -120,7 +93,7 @@ static int utf16_cmp(const void *a, const void *b)
 	}
 }
 
-static int dump_value(sbuf *sb, const json_t *v, int depth)
+static int dump_value(eakte_sbuf *sb, const json_t *v, int depth)
 {
 	char num[32];
 
@@ -140,28 +113,28 @@ static int dump_value(sbuf *sb, const json_t *v, int depth)
 		json_object_foreach((json_t *)v, key, member)
 			keys[i++] = key;
 		qsort(keys, n, sizeof(*keys), utf16_cmp);
-		sb_add(sb, "{", 1);
+		eakte_sbuf__add(sb, "{", 1);
 		for (i = 0; i < n && rc == 0; i++) {
 			if (i > 0)
-				sb_add(sb, ",", 1);
+				eakte_sbuf__add(sb, ",", 1);
 			dump_string(sb, keys[i], strlen(keys[i]));
-			sb_add(sb, ":", 1);
+			eakte_sbuf__add(sb, ":", 1);
 			rc = dump_value(sb, json_object_get(v, keys[i]), depth + 1);
 		}
-		sb_add(sb, "}", 1);
+		eakte_sbuf__add(sb, "}", 1);
 		free(keys);
 		return rc;
 	}
 	case JSON_ARRAY: {
 		size_t i;
 		int rc = 0;
-		sb_add(sb, "[", 1);
+		eakte_sbuf__add(sb, "[", 1);
 		for (i = 0; i < json_array_size(v) && rc == 0; i++) {
 			if (i > 0)
-				sb_add(sb, ",", 1);
+				eakte_sbuf__add(sb, ",", 1);
 			rc = dump_value(sb, json_array_get(v, i), depth + 1);
 		}
-		sb_add(sb, "]", 1);
+		eakte_sbuf__add(sb, "]", 1);
 		return rc;
 	}
 	case JSON_STRING:
@@ -169,16 +142,16 @@ static int dump_value(sbuf *sb, const json_t *v, int depth)
 		return 0;
 	case JSON_INTEGER:
 		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
-		sb_add(sb, num, strlen(num));
+		eakte_sbuf__add(sb, num, strlen(num));
 		return 0;
 	case JSON_TRUE:
-		sb_add(sb, "true", 4);
+		eakte_sbuf__add(sb, "true", 4);
 		return 0;
 	case JSON_FALSE:
-		sb_add(sb, "false", 5);
+		eakte_sbuf__add(sb, "false", 5);
 		return 0;
 	case JSON_NULL:
-		sb_add(sb, "null", 4);
+		eakte_sbuf__add(sb, "null", 4);
 		return 0;
 	case JSON_REAL:
 	default:
@@ -188,7 +161,7 @@ static int dump_value(sbuf *sb, const json_t *v, int depth)
 
 int eakte_cjson__dump(char **out, size_t *len, const json_t *v)
 {
-	sbuf sb = { 0 };
+	eakte_sbuf sb = { 0 };
 	int rc;
 
 	*out = NULL;

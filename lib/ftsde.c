@@ -10,6 +10,7 @@
  * tokenizer instance: there is no global mutable state.
  */
 #include "ftsde.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -116,46 +117,12 @@ static const char latin_1e00[][3] = {
  * and nothing beyond s[n - 1] is ever read. */
 static size_t utf8_next(const unsigned char *s, size_t n, int32_t *cp)
 {
-	unsigned char c = s[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t len, i;
-	int32_t v;
+	size_t len = eakte_utf8__decode(s, n, cp);
 
-	*cp = -1;
-	if (c < 0x80) {
-		*cp = c;
+	if (len == 0) {
+		*cp = -1;
 		return 1;
 	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 1;
-	}
-	if (n < len)
-		return 1;
-	for (i = 1; i < len; i++) {
-		/* only the second byte has the narrowed range */
-		unsigned char b = s[i];
-		if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf))
-			return 1;
-		v = (v << 6) | (b & 0x3f);
-	}
-	*cp = v;
 	return len;
 }
 

@@ -19,6 +19,7 @@
  *   PHRASE:= '"' anything but '"' '"' ['*']
  */
 #include "query.h"
+#include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,87 +53,19 @@ typedef struct {
 	int terms;
 } parser;
 
-typedef struct {
-	char *buf;
-	size_t len, cap;
-	int failed;
-} sbuf;
-
-static void sb_add(sbuf *sb, const char *s, size_t n)
+static void sb_str(eakte_sbuf *sb, const char *s)
 {
-	if (sb->failed)
-		return;
-	if (sb->len + n + 1 > sb->cap) {
-		size_t cap = sb->cap ? sb->cap : 256;
-		char *p;
-		while (cap < sb->len + n + 1)
-			cap *= 2;
-		p = realloc(sb->buf, cap);
-		if (p == NULL) {
-			sb->failed = 1;
-			return;
-		}
-		sb->buf = p;
-		sb->cap = cap;
-	}
-	memcpy(sb->buf + sb->len, s, n);
-	sb->len += n;
-	sb->buf[sb->len] = '\0';
-}
-
-static void sb_str(sbuf *sb, const char *s)
-{
-	sb_add(sb, s, strlen(s));
+	eakte_sbuf__add(sb, s, strlen(s));
 }
 
 /* --- characters --------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at s[0..n) (RFC 3629: no overlongs,
- * no surrogates, <= U+10FFFF), 0 if invalid; *cp gets the code point. */
-static size_t utf8_dec(const unsigned char *s, size_t n, int32_t *cp)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len, i;
-	int32_t v;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		len = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		v = c & 0x0f;
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		v = c & 0x07;
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (i = 1; i < len; i++) {
-		unsigned char b = s[i];
-		if (b < (i == 1 ? lo : 0x80) || b > (i == 1 ? hi : 0xbf))
-			return 0;
-		v = (v << 6) | (b & 0x3f);
-	}
-	*cp = v;
-	return len;
-}
 
 /* The code point at p->q[pos] (the query is valid UTF-8 by then). */
 static int32_t cp_at(const parser *p, size_t pos, size_t *len)
 {
 	int32_t cp = 0;
 
-	*len = utf8_dec((const unsigned char *)p->q + pos, p->len - pos, &cp);
+	*len = eakte_utf8__decode((const unsigned char *)p->q + pos, p->len - pos, &cp);
 	if (*len == 0)
 		*len = 1;       /* not reached: checked in translate() */
 	return cp;
@@ -620,10 +553,10 @@ static int unwrap(const parser *p, int id)
 	}
 }
 
-static void emit(parser *p, int id, sbuf *sb);
+static void emit(parser *p, int id, eakte_sbuf *sb);
 
 /* Emit an operand, in parentheses unless it is a single term. */
-static void emit_operand(parser *p, int id, sbuf *sb)
+static void emit_operand(parser *p, int id, eakte_sbuf *sb)
 {
 	int u = unwrap(p, id);
 
@@ -631,12 +564,12 @@ static void emit_operand(parser *p, int id, sbuf *sb)
 		emit(p, u, sb);
 		return;
 	}
-	sb_add(sb, "(", 1);
+	eakte_sbuf__add(sb, "(", 1);
 	emit(p, u, sb);
-	sb_add(sb, ")", 1);
+	eakte_sbuf__add(sb, ")", 1);
 }
 
-static void emit(parser *p, int id, sbuf *sb)
+static void emit(parser *p, int id, eakte_sbuf *sb)
 {
 	const node *nd;
 	int c, n = 0;
@@ -646,19 +579,19 @@ static void emit(parser *p, int id, sbuf *sb)
 	if (nd->kind == N_TERM) {
 		size_t i, start = nd->off;
 
-		sb_add(sb, "\"", 1);
+		eakte_sbuf__add(sb, "\"", 1);
 		for (i = nd->off; i < nd->off + nd->len; i++) {
 			if (p->q[i] == '"') {
 				/* FTS5 string literals double their quotes */
-				sb_add(sb, p->q + start, i + 1 - start);
-				sb_add(sb, "\"", 1);
+				eakte_sbuf__add(sb, p->q + start, i + 1 - start);
+				eakte_sbuf__add(sb, "\"", 1);
 				start = i + 1;
 			}
 		}
-		sb_add(sb, p->q + start, nd->off + nd->len - start);
-		sb_add(sb, "\"", 1);
+		eakte_sbuf__add(sb, p->q + start, nd->off + nd->len - start);
+		eakte_sbuf__add(sb, "\"", 1);
 		if (nd->prefix)
-			sb_add(sb, " *", 2);
+			eakte_sbuf__add(sb, " *", 2);
 		return;
 	}
 	if (nd->kind == N_OR) {
@@ -684,7 +617,7 @@ static void emit(parser *p, int id, sbuf *sb)
 			}
 		}
 		if (nneg > 0 && npos > 1)
-			sb_add(sb, "(", 1);
+			eakte_sbuf__add(sb, "(", 1);
 		for (c = nd->first; c >= 0; c = p->nodes[c].next) {
 			if (!p->nodes[c].live || p->nodes[c].neg)
 				continue;
@@ -693,7 +626,7 @@ static void emit(parser *p, int id, sbuf *sb)
 			emit_operand(p, c, sb);
 		}
 		if (nneg > 0 && npos > 1)
-			sb_add(sb, ")", 1);
+			eakte_sbuf__add(sb, ")", 1);
 		for (c = nd->first; c >= 0; c = p->nodes[c].next) {
 			if (!p->nodes[c].live || !p->nodes[c].neg)
 				continue;
@@ -720,7 +653,7 @@ static int check_bytes(const char *q, size_t len)
 			"the search query contains a NUL byte at byte %zu", (size_t)(nul - q) + 1);
 	for (i = 0; i < len;) {
 		int32_t cp;
-		size_t l = utf8_dec((const unsigned char *)q + i, len - i, &cp);
+		size_t l = eakte_utf8__decode((const unsigned char *)q + i, len - i, &cp);
 		if (l == 0)
 			return eakte_error__set(EAKTE_EINVALID,
 				"the search query is not valid UTF-8 at byte %zu", i + 1);
@@ -732,7 +665,7 @@ static int check_bytes(const char *q, size_t len)
 int eakte_query__translate(char **out, const char *q, size_t len)
 {
 	parser p = { 0 };
-	sbuf sb = { 0 };
+	eakte_sbuf sb = { 0 };
 	token t;
 	int root, rc;
 
