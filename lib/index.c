@@ -1005,121 +1005,162 @@ static long read_object(void *ctx, void *buf, size_t len)
 	return inflate_some(r, buf, len);
 }
 
-static int extract_one(eakte_index *ix, eakte_archive *a, sqlite3_stmt *upd, int64_t doc_id, int64_t fts,
-	const char *mime, const char *oid_hex, uint64_t size, const eakte_extract_limits *lim)
-{
+/* Documents taken for extraction at a time, and the text a group may
+ * hold in memory before it is written. */
+#define EXTRACT_GROUP 32
+#define EXTRACT_GROUP_BYTES (32u << 20)
+
+typedef struct {
+	int64_t id, fts;
+	uint64_t size;
+	char mime[EAKTE_MIME_MAX];
+	char oid[GIT_OID_HEXSZ + 1];
 	eakte_extract_result res;
+	int done;
+} pending_doc;
+
+/* Extract one document's text, holding no lock on the index: external
+ * extractors may take their time while writers go on. */
+static int extract_text(pending_doc *p, eakte_archive *a, const eakte_extract_limits *lim)
+{
 	obj_reader r;
 	git_oid oid;
-	sqlite3_stmt *get = NULL, *del = NULL, *cupd = NULL, *ins = NULL;
-	const char *status;
+	int rc;
+
+	memset(&p->res, 0, sizeof(p->res));
+	p->done = 1;
+	if (git_oid_fromstr(&oid, p->oid) < 0) {
+		p->res.status = EAKTE_EXTRACT_FAILED;
+		snprintf(p->res.reason, sizeof(p->res.reason), "the index names a malformed object id %s", p->oid);
+		return 0;
+	}
+	if (strcmp(p->mime, "application/pdf") == 0 && p->size > lim->max_input) {
+		/* Known from the index: no need to read it to find out. */
+		p->res.status = EAKTE_EXTRACT_FAILED;
+		snprintf(p->res.reason, sizeof(p->res.reason), "the document is larger than the %llu MiB extraction limit",
+			(unsigned long long)(lim->max_input >> 20));
+		return 0;
+	}
+	if (reader_open(&r, a, &oid) < 0) {
+		p->res.status = EAKTE_EXTRACT_FAILED;
+		snprintf(p->res.reason, sizeof(p->res.reason), "the content object %s cannot be read", p->oid);
+		return 0;
+	}
+	rc = eakte_extract__run(&p->res, p->mime, read_object, &r, lim);
+	reader_close(&r);
+	if (rc == EAKTE_ENOMEM)
+		return rc;
+	if (rc < 0) {
+		/* A damaged object: recorded here, and verify names it. */
+		eakte_extract__result_free(&p->res);
+		memset(&p->res, 0, sizeof(p->res));
+		p->res.status = EAKTE_EXTRACT_FAILED;
+		snprintf(p->res.reason, sizeof(p->res.reason), "%s", eakte_error_last());
+	}
+	return 0;
+}
+
+/* Write extracted text, unless the document changed meanwhile (a new
+ * version, or someone else extracted it): then it stays as it is. */
+static int store_text(eakte_index *ix, const pending_doc *p, sqlite3_stmt *claim, sqlite3_stmt *del,
+	sqlite3_stmt *cupd, sqlite3_stmt *ins)
+{
+	const eakte_extract_result *res = &p->res;
+	const char *status = res->status == EAKTE_EXTRACT_OK ? "ok" : res->status == EAKTE_EXTRACT_NONE ? "none" : "failed";
 	char reason[300];
 	int rc;
 
-	memset(&res, 0, sizeof(res));
-	if (git_oid_fromstr(&oid, oid_hex) < 0)
-		return eakte_error__set(EAKTE_ECORRUPT, "index: malformed object id %s", oid_hex);
-	if (strcmp(mime, "application/pdf") == 0 && size > lim->max_input) {
-		/* Known from the index: no need to read it to find out. */
-		res.status = EAKTE_EXTRACT_FAILED;
-		snprintf(res.reason, sizeof(res.reason), "the document is larger than the %llu MiB extraction limit",
-			(unsigned long long)(lim->max_input >> 20));
-	} else if (reader_open(&r, a, &oid) < 0) {
-		res.status = EAKTE_EXTRACT_FAILED;
-		snprintf(res.reason, sizeof(res.reason), "the content object %s cannot be read", oid_hex);
-	} else {
-		rc = eakte_extract__run(&res, mime, read_object, &r, lim);
-		reader_close(&r);
-		if (rc == EAKTE_ENOMEM)
-			return rc;
-		if (rc < 0) {
-			/* A damaged object: recorded, and verify names it. */
-			eakte_extract__result_free(&res);
-			memset(&res, 0, sizeof(res));
-			res.status = EAKTE_EXTRACT_FAILED;
-			snprintf(res.reason, sizeof(res.reason), "%s", eakte_error_last());
-		}
-	}
-	status = res.status == EAKTE_EXTRACT_OK ? "ok" : res.status == EAKTE_EXTRACT_NONE ? "none" : "failed";
-	snprintf(reason, sizeof(reason), "%s%s", res.status == EAKTE_EXTRACT_OK ? "" : res.reason,
-		res.status == EAKTE_EXTRACT_OK && res.truncated ? "text truncated at the extraction limit" : "");
-	rc = 0;
-	if (res.status == EAKTE_EXTRACT_OK && res.len > 0) {
-		/* Replace the row with one that has the body. */
-		if ((rc = prepare(ix, &get, "SELECT title, meta, az FROM fts_content WHERE rowid = ?1")) < 0 ||
-		    (rc = prepare(ix, &del, "INSERT INTO fts (fts, rowid, title, meta, az, body) "
-				  "SELECT 'delete', rowid, title, meta, az, body FROM fts_content WHERE rowid = ?1")) < 0 ||
-		    (rc = prepare(ix, &cupd, "UPDATE fts_content SET body = ?2 WHERE rowid = ?1")) < 0 ||
-		    (rc = prepare(ix, &ins, "INSERT INTO fts (rowid, title, meta, az, body) "
-				  "SELECT rowid, title, meta, az, body FROM fts_content WHERE rowid = ?1")) < 0)
-			goto out;
-		sqlite3_bind_int64(del, 1, fts);
-		sqlite3_bind_int64(cupd, 1, fts);
-		sqlite3_bind_text(cupd, 2, res.text, (int)res.len, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 1, fts);
-		if ((rc = step_done(ix, del, "re-indexing text")) < 0 || (rc = step_done(ix, cupd, "storing text")) < 0 ||
-		    (rc = step_done(ix, ins, "indexing text")) < 0)
-			goto out;
-	}
-	sqlite3_bind_int64(upd, 1, doc_id);
-	sqlite3_bind_text(upd, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(upd, 3, reason, -1, SQLITE_TRANSIENT);
-	rc = step_done(ix, upd, "recording the text status");
-out:
-	sqlite3_finalize(get);
-	sqlite3_finalize(del);
-	sqlite3_finalize(cupd);
-	sqlite3_finalize(ins);
-	eakte_extract__result_free(&res);
-	return rc;
+	snprintf(reason, sizeof(reason), "%s", res->status != EAKTE_EXTRACT_OK ? res->reason :
+		res->truncated ? "text truncated at the extraction limit" : "");
+	sqlite3_bind_int64(claim, 1, p->id);
+	sqlite3_bind_int64(claim, 2, p->fts);
+	sqlite3_bind_text(claim, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(claim, 4, reason, -1, SQLITE_TRANSIENT);
+	if ((rc = step_done(ix, claim, "recording the text status")) < 0)
+		return rc;
+	if (sqlite3_changes(ix->db) != 1 || res->status != EAKTE_EXTRACT_OK || res->len == 0)
+		return 0;
+	/* Replace the full-text row with one that has the body. */
+	sqlite3_bind_int64(del, 1, p->fts);
+	sqlite3_bind_int64(cupd, 1, p->fts);
+	sqlite3_bind_text(cupd, 2, res->text, (int)res->len, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 1, p->fts);
+	if ((rc = step_done(ix, del, "re-indexing text")) < 0 || (rc = step_done(ix, cupd, "storing text")) < 0)
+		return rc;
+	return step_done(ix, ins, "indexing text");
 }
 
 int eakte_index__extract(eakte_index *ix, eakte_archive *a, size_t max)
 {
-	sqlite3_stmt *sel = NULL, *upd = NULL;
+	sqlite3_stmt *sel = NULL, *claim = NULL, *del = NULL, *cupd = NULL, *ins = NULL;
 	eakte_extract_limits lim = EAKTE_EXTRACT_LIMITS_INIT;
+	pending_doc *group;
 	size_t done = 0;
 	int rc, src;
 
 	lim.pdftotext = a->conf.pdftotext[0] ? a->conf.pdftotext : NULL;
 	lim.timeout_ms = a->conf.extract_timeout_ms;
+	group = calloc(EXTRACT_GROUP, sizeof(*group));
+	if (group == NULL)
+		return eakte_error__oom("extracting text");
+	if ((rc = prepare(ix, &sel, "SELECT d.id, d.ftsrow, d.mime, v.oid, d.size FROM doc d "
+			      "JOIN version v ON v.doc_id = d.id AND v.version = d.latest "
+			      "WHERE d.text_status = 'pending' ORDER BY d.id LIMIT ?1")) < 0 ||
+	    (rc = prepare(ix, &claim, "UPDATE doc SET text_status = ?3, text_reason = ?4 "
+			  "WHERE id = ?1 AND ftsrow = ?2 AND text_status = 'pending'")) < 0 ||
+	    (rc = prepare(ix, &del, "INSERT INTO fts (fts, rowid, title, meta, az, body) "
+			  "SELECT 'delete', rowid, title, meta, az, body FROM fts_content WHERE rowid = ?1")) < 0 ||
+	    (rc = prepare(ix, &cupd, "UPDATE fts_content SET body = ?2 WHERE rowid = ?1")) < 0 ||
+	    (rc = prepare(ix, &ins, "INSERT INTO fts (rowid, title, meta, az, body) "
+			  "SELECT rowid, title, meta, az, body FROM fts_content WHERE rowid = ?1")) < 0)
+		goto out;
 	for (;;) {
-		int got = 0;
-		if ((rc = prepare(ix, &sel, "SELECT d.id, d.ftsrow, d.mime, v.oid, d.size FROM doc d "
-				  "JOIN version v ON v.doc_id = d.id AND v.version = d.latest "
-				  "WHERE d.text_status = 'pending' ORDER BY d.id LIMIT 256")) < 0 ||
-		    (rc = prepare(ix, &upd, "UPDATE doc SET text_status = ?2, text_reason = ?3 WHERE id = ?1")) < 0)
-			break;
-		if ((rc = exec(ix, "BEGIN IMMEDIATE", "indexing text")) < 0)
-			break;
-		while ((src = sqlite3_step(sel)) == SQLITE_ROW) {
-			char mime[EAKTE_MIME_MAX], oid[GIT_OID_HEXSZ + 1];
-			int64_t id = sqlite3_column_int64(sel, 0), fts = sqlite3_column_int64(sel, 1);
-			snprintf(mime, sizeof(mime), "%s", (const char *)sqlite3_column_text(sel, 2));
-			snprintf(oid, sizeof(oid), "%s", (const char *)sqlite3_column_text(sel, 3));
-			if ((rc = extract_one(ix, a, upd, id, fts, mime, oid, (uint64_t)sqlite3_column_int64(sel, 4), &lim)) < 0)
-				break;
-			got++;
-			if (max > 0 && ++done >= max)
-				break;
+		size_t n = 0, i, bytes = 0;
+
+		/* Take a group without holding the write lock... */
+		sqlite3_bind_int(sel, 1, EXTRACT_GROUP);
+		while (n < EXTRACT_GROUP && (src = sqlite3_step(sel)) == SQLITE_ROW) {
+			pending_doc *p = &group[n++];
+			memset(p, 0, sizeof(*p));
+			p->id = sqlite3_column_int64(sel, 0);
+			p->fts = sqlite3_column_int64(sel, 1);
+			snprintf(p->mime, sizeof(p->mime), "%s", (const char *)sqlite3_column_text(sel, 2));
+			snprintf(p->oid, sizeof(p->oid), "%s", (const char *)sqlite3_column_text(sel, 3));
+			p->size = (uint64_t)sqlite3_column_int64(sel, 4);
 		}
-		sqlite3_finalize(sel);
-		sel = NULL;
-		sqlite3_finalize(upd);
-		upd = NULL;
-		if (rc == 0 && src != SQLITE_ROW && src != SQLITE_DONE)
-			rc = db_error(ix, EAKTE_EIO, "listing documents waiting for text extraction");
-		if (rc < 0) {
-			sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite3_reset(sel);
+		if (n == 0)
 			break;
+		/* ... extract without it ... */
+		for (i = 0; i < n && rc == 0; i++) {
+			if (bytes > EXTRACT_GROUP_BYTES || (max > 0 && done + i >= max))
+				break;
+			rc = extract_text(&group[i], a, &lim);
+			bytes += group[i].res.len;
 		}
-		if ((rc = exec(ix, "COMMIT", "indexing text")) < 0)
-			break;
-		if (got == 0 || (max > 0 && done >= max))
+		/* ... and write what was extracted in one transaction. */
+		if (rc == 0 && (rc = exec(ix, "BEGIN IMMEDIATE", "indexing text")) == 0) {
+			for (size_t k = 0; k < n && rc == 0; k++)
+				if (group[k].done)
+					rc = store_text(ix, &group[k], claim, del, cupd, ins);
+			if (rc == 0)
+				rc = exec(ix, "COMMIT", "indexing text");
+			if (rc < 0)
+				sqlite3_exec(ix->db, "ROLLBACK", NULL, NULL, NULL);
+		}
+		for (size_t k = 0; k < n; k++)
+			eakte_extract__result_free(&group[k].res);
+		done += i;
+		if (rc < 0 || (max > 0 && done >= max))
 			break;
 	}
+out:
 	sqlite3_finalize(sel);
-	sqlite3_finalize(upd);
+	sqlite3_finalize(claim);
+	sqlite3_finalize(del);
+	sqlite3_finalize(cupd);
+	sqlite3_finalize(ins);
+	free(group);
 	return rc;
 }
 
