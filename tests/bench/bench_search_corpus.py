@@ -514,11 +514,20 @@ def main():
     ap.add_argument("--no-reindex", action="store_true")
     ap.add_argument("--no-sqlite", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the archive and the work files")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --archive DIR: measure the archive a previous --keep run left in DIR (no filing)")
+    ap.add_argument("--sqlite-runs", type=int, default=None, help="runs of the sqlite3 shell timings (default: --runs)")
     ap.add_argument("--smoke", action="store_true", help="2,000 documents, 50 queries, one run")
     ap.add_argument("--out", default=None, help="write the results (markdown) here")
     args = ap.parse_args()
     if args.smoke:
         args.docs, args.batch, args.queries, args.runs, args.cli_queries = 2000, 1000, 50, 1, 10
+    if args.reuse:
+        args.keep = True
+        if not args.archive:
+            sys.exit("--reuse needs --archive DIR")
+    if args.sqlite_runs is None:
+        args.sqlite_runs = args.runs
     for prog in (EAKTE, FILL, SEARCH):
         if not os.access(prog, os.X_OK):
             sys.exit(f"{prog} is missing: build first (meson compile -C build)")
@@ -526,9 +535,13 @@ def main():
 
     if args.archive:
         work = Path(args.archive).resolve()
-        if work.exists():
-            sys.exit(f"{work} exists; give a new directory")
-        work.mkdir(parents=True)
+        if args.reuse:
+            if not (work / "archive").is_dir():
+                sys.exit(f"--reuse: {work}/archive does not exist")
+        elif work.exists():
+            sys.exit(f"{work} exists; give a new directory (or --reuse to measure its archive again)")
+        else:
+            work.mkdir(parents=True)
     else:
         work = Path(tempfile.mkdtemp(prefix="eakte-search-", dir=os.environ.get("TMPDIR", "/var/tmp")))
     archive = work / "archive"
@@ -549,20 +562,38 @@ def run(args, work, archive, sqlite_ok):
     words, nfn = vocabulary()
     log(f"vocabulary: {len(words)} words ({nfn} function words); {args.docs} documents; {args.queries} queries")
 
-    log(f"== filing {args.docs} documents into {archive}")
-    res["fill_s"], res["fill_parts"] = fill(archive, args.docs, args.batch)
-    log(f"fill: {hms(res['fill_s'])} ({args.docs / res['fill_s']:.0f} docs/s, text extraction included)")
-    res["index"] = index_size(archive)
-    res["archive_bytes"] = du(archive)
-    nbody = subprocess.run([SQLITE3, f"file:{archive / 'index.sqlite'}?mode=ro",
-                            "SELECT count(*), sum(length(title)), sum(length(body)) FROM fts_content"],
-                           capture_output=True, text=True).stdout.strip() if sqlite_ok else ""
-    res["fts_content"] = nbody
+    res["load"] = {}
+
+    def load(phase):
+        res["load"][phase] = os.getloadavg()[0]
+
+    fill_json = work / "fill.json"
+    if args.reuse:
+        log(f"== reusing {archive} (no filing)")
+        res.update(json.loads(fill_json.read_text()) if fill_json.exists() else {"fill_s": float("nan"), "fill_parts": {}})
+        res.setdefault("index", index_size(archive))
+        res.setdefault("archive_bytes", du(archive))
+    else:
+        log(f"== filing {args.docs} documents into {archive}")
+        load("fill start")
+        res["fill_s"], res["fill_parts"] = fill(archive, args.docs, args.batch)
+        load("fill end")
+        log(f"fill: {hms(res['fill_s'])} ({args.docs / res['fill_s']:.0f} docs/s, text extraction included)")
+        res["index"] = index_size(archive)
+        res["archive_bytes"] = du(archive)
+        res["fts_content"] = subprocess.run(
+            [SQLITE3, f"file:{archive / 'index.sqlite'}?mode=ro",
+             "SELECT count(*), sum(length(title)), sum(length(body)) FROM fts_content"],
+            capture_output=True, text=True).stdout.strip() if sqlite_ok else ""
+        fill_json.write_text(json.dumps({k: res[k] for k in ("fill_s", "fill_parts", "index", "archive_bytes", "fts_content")}))
+    nbody = res.get("fts_content", "")
     log(f"index.sqlite {mib(res['index']['db'])} (+wal {mib(res['index']['wal'])}), archive {mib(res['archive_bytes'])}; "
         f"fts_content count|title chars|body chars = {nbody}")
 
     log("== in-process search (bench_search)")
+    load("search start")
     res["search"], tsv = run_bench_search(archive, qfile, args.runs, "fill", work)
+    load("search end")
     res["slow_newest"] = slowest(tsv, "newest")
     res["slow_relevance"] = slowest(tsv, "relevance")
     res["totals"] = match_totals(tsv)
@@ -583,12 +614,14 @@ def run(args, work, archive, sqlite_ok):
 
     if sqlite_ok:
         cmp_db = work / "plain-fts5.sqlite"
+        if cmp_db.exists():
+            cmp_db.unlink()
         log(f"== sqlite3 shell: building {cmp_db.name} (fts5(title, body), unicode61 remove_diacritics 2)")
         res["sqlite_build_s"] = sqlite_build(archive / "index.sqlite", cmp_db)
         res["sqlite_db"] = file_size(cmp_db)
         log(f"built in {hms(res['sqlite_build_s'])}, {mib(res['sqlite_db'])}")
         for order, key in (("rowid DESC", "sqlite_unranked"), ("rank", "sqlite_ranked")):
-            real, cpu = sqlite_times(cmp_db, fq, order, args.runs)
+            real, cpu = sqlite_times(cmp_db, fq, order, args.sqlite_runs)
             res[key] = {"real": [summary(r) for r in real], "cpu": [summary(c) for c in cpu],
                         "by_kind": sqlite_by_kind(eq, cpu)}
             for s, c in zip(res[key]["real"], res[key]["cpu"]):
@@ -599,6 +632,7 @@ def run(args, work, archive, sqlite_ok):
 
     if not args.no_reindex:
         log("== eakte reindex")
+        load("reindex start")
         t = time.monotonic()
         subprocess.run([EAKTE, "--archive", str(archive), "reindex"], check=True, stdout=subprocess.DEVNULL)
         res["reindex_s"] = time.monotonic() - t
@@ -606,6 +640,7 @@ def run(args, work, archive, sqlite_ok):
         log(f"reindex: {hms(res['reindex_s'])}; index.sqlite {mib(res['index_after']['db'])} (+wal {mib(res['index_after']['wal'])})")
         log("== in-process search after reindex")
         res["search_after"], _ = run_bench_search(archive, qfile, args.after_runs, "reindexed", work)
+        load("end")
 
     report = render(args, res, sqlite_ok)
     print(report)
@@ -660,6 +695,7 @@ def render(args, res, sqlite_ok):
     L.append("")
     L.append(f"- eakte_archive_open (read-only): {fmt(s['archive_open_ms'])} ms; the first search after it "
              f"(opens the index, loads the journal index; not in the table): {fmt(s['first_search_ms'])} ms")
+    L.append("- 1-minute load average at: " + ", ".join(f"{k} {v:.2f}" for k, v in res["load"].items()))
     L.append(f"- `eakte --help` wall time (process start floor): {fmt(res['cli_help_ms'])} ms")
     fp = res.get("fill_parts", {})
     L.append(f"- fill: {hms(res['fill_s'])} ({n / res['fill_s']:.0f} documents/s, batches of {args.batch:,}); of that "
