@@ -51,6 +51,8 @@ static void git_init_once(void)
 	    git_libgit2_opts(GIT_OPT_ENABLE_FSYNC_GITDIR, 1) < 0 ||
 	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 1) < 0 ||
 	    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_OBJECT_CREATION, 1) < 0 ||
+	    /* Bound the pack files libgit2 keeps open (default: no bound). */
+	    git_libgit2_opts(GIT_OPT_SET_MWINDOW_FILE_LIMIT, (size_t)128) < 0 ||
 	    /* The archive's config is the only one that applies. */
 	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_GLOBAL, "") < 0 ||
 	    git_libgit2_opts(GIT_OPT_SET_SEARCH_PATH, GIT_CONFIG_LEVEL_XDG, "") < 0 ||
@@ -167,6 +169,52 @@ static int remove_stale_ref_locks(int dirfd)
 	return 0;
 }
 
+/*
+ * (Re)open the object database: loose objects, the packs, and for a
+ * writer the transaction store on top.  A writer holds the pack rescans
+ * (packs.h): under the archive lock it is the only one adding packs.
+ */
+static int open_odb(eakte_archive *a)
+{
+	char objects[4200];
+	git_odb *odb = NULL;
+	eakte_packs *packs = NULL;
+	eakte_txnodb *txnodb = NULL;
+	int rc;
+
+	if ((size_t)snprintf(objects, sizeof(objects), "%s/store.git/objects", a->path) >= sizeof(objects))
+		return eakte_error__set(EAKTE_EINVALID, "archive path too long: %s", a->path);
+	if ((rc = eakte_packs__open(&packs, &odb, a->repo, objects)) < 0)
+		return rc;
+	if (a->flags & EAKTE_OPEN_WRITE) {
+		if ((rc = eakte_txnodb__attach(&txnodb, odb)) < 0) {
+			git_odb_free(odb);
+			return rc;
+		}
+		eakte_packs__hold(packs, 1);
+	}
+	/* The repository keeps its own reference to the new odb. */
+	git_odb_free(a->odb);
+	a->odb = odb;
+	a->packs = packs;
+	a->txnodb = txnodb;
+	return 0;
+}
+
+int eakte_archive__consolidate_packs(eakte_archive *a)
+{
+	char objects[4200];
+	size_t merged = 0;
+	int rc;
+
+	if (a->txnodb == NULL)
+		return 0;
+	snprintf(objects, sizeof(objects), "%s/store.git/objects", a->path);
+	if ((rc = eakte_packs__consolidate(objects, a->objects_fd, EAKTE_PACKS_MAX, &merged)) < 0)
+		return rc;
+	return merged > 0 ? open_odb(a) : 0;
+}
+
 static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 {
 	eakte_archive *a;
@@ -210,14 +258,8 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 		rc = eakte_archive__git_error(EAKTE_ENOTFOUND, "opening store.git");
 		goto fail;
 	}
-	if (git_repository_odb(&a->odb, a->repo) < 0) {
-		rc = eakte_archive__git_error(EAKTE_EIO, "opening the object database");
+	if ((rc = open_odb(a)) < 0)
 		goto fail;
-	}
-	if (flags & EAKTE_OPEN_WRITE) {
-		if ((rc = eakte_txnodb__attach(&a->txnodb, a->odb)) < 0)
-			goto fail;
-	}
 	*out = a;
 	return 0;
 fail:

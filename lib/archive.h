@@ -24,6 +24,7 @@
 #include "merkle.h"
 #include "objstore.h"
 #include "txnodb.h"
+#include "packs.h"
 
 #include <git2.h>
 
@@ -40,6 +41,7 @@ struct eakte_archive {
 	git_repository *repo;
 	git_odb *odb;
 	eakte_txnodb *txnodb;     /* objects of a transaction; NULL when read-only */
+	eakte_packs *packs;       /* the pack store in odb (owned by it) */
 	eakte_key *key;          /* signing key; NULL when read-only */
 	uint8_t pub[EAKTE_ED25519_PUB_LEN];
 	char origin[256];
@@ -68,6 +70,16 @@ struct eakte_archive {
 
 /* Library-wide libgit2 set-up (fsync, strict hashes); idempotent. */
 int eakte_archive__git_init(void);
+
+/* Packs a writer tolerates before it merges the small ones (packs.h). */
+#define EAKTE_PACKS_MAX 32
+
+/*
+ * Merge small packs if there are more than EAKTE_PACKS_MAX and reopen the
+ * object database so that the removed files are released.  Writers only,
+ * between transactions.
+ */
+int eakte_archive__consolidate_packs(eakte_archive *a);
 
 /* Describe a libgit2 failure in the eakte error text. */
 int eakte_archive__git_error(int code, const char *what);

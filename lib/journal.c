@@ -843,7 +843,8 @@ int eakte_txn__commit(eakte_txn *t)
 		return 0;
 	if ((rc = write_state(&state_commit, t)) < 0)
 		return rc;
-	if ((rc = eakte_txnodb__write_pack(a->txnodb, a->repo, a->odb)) < 0)
+	if ((rc = eakte_txnodb__write_pack(a->txnodb, a->repo)) < 0 ||
+	    (rc = eakte_packs__rescan(a->packs)) < 0)
 		return rc;
 	/* The commit point: after this the events are in the archive. */
 	if (t->appended > 0 && (rc = move_ref(a, EAKTE_JOURNAL_REF, &t->head, &a->head, a->size > 0 || t->replayed > 0)) < 0)
@@ -866,6 +867,11 @@ int eakte_txn__commit(eakte_txn *t)
 	a->has_state = 1;
 	a->state_size = t->size;
 	eakte_txnodb__reset(a->txnodb);
+	/* The events are durable whatever happens now: a failed merge of
+	 * packs leaves them all in place and is only worth a warning. */
+	if ((rc = eakte_archive__consolidate_packs(a)) < 0)
+		snprintf(a->warning, sizeof(a->warning), "small packs in store.git were not merged "
+			"(filing is unaffected; the next write tries again): %s", eakte_error_last());
 	return 0;
 }
 

@@ -397,7 +397,12 @@ def test_index_schema_migration(archive, docs, tmp_path):
     assert all_results(archive) == expected
     out = subprocess.run(["sqlite3", db, "PRAGMA user_version; SELECT name FROM sqlite_master WHERE name = 'doc_text_pending'"],
                          capture_output=True, text=True).stdout.split()
-    assert out == ["2", "doc_text_pending"]
+    assert out == ["3", "doc_text_pending"]
+    # migration 3 rebuilt the full-text index with prefixes up to 6 characters
+    sql = subprocess.run(["sqlite3", db, "SELECT sql FROM sqlite_master WHERE name = 'fts'"],
+                         capture_output=True, text=True).stdout
+    assert "prefix = '2 3 4 5 6'" in sql
+    assert all_results(archive) == expected
     run("verify", archive=archive, check=0)
     # an index newer than this eakte is refused, not misread
     subprocess.run(["sqlite3", db, "PRAGMA user_version = 99"], check=True)
