@@ -13,7 +13,11 @@
 typedef struct {
 	const char *archive;   /* --archive or EAKTE_ARCHIVE, may be NULL */
 	const char *prog;
+	const char *socket;    /* --socket or EAKTE_SOCKET: work through eakted */
 } cli_ctx;
+
+/* Connect to eakted at ctx->socket; prints the error and returns an exit code != 0 on failure. */
+int cli_connect(eakte_client **out, const cli_ctx *ctx, const char *verb);
 
 /* Print "eakte VERB: <library error>" and return the exit code for err. */
 int cli_fail(const char *verb, int err);

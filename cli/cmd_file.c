@@ -2,7 +2,12 @@
  *              eakte file --new-version-of DOC PATH */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +30,75 @@ static const char help[] =
 	"                    version stays unchanged; title and metadata carry over\n"
 	"  --title T         title (default: the file name); with several files, each gets T\n"
 	"  --meta KEY=VALUE  descriptive metadata, repeatable (KEY: A-Z a-z 0-9 _ - .)\n";
+
+/*
+ * Through eakted: the files are opened here, with the caller's own
+ * permissions, and their descriptors go to the daemon, which never sees a
+ * path.  Up to EAKTE_CLIENT_MAX_FDS files are one group commit, all or
+ * none; more are sent in groups of that size.
+ */
+static int file_through_daemon(const cli_ctx *ctx, const eakte_file_options *fo, char **paths, size_t n,
+	char (*ids)[EAKTE_ID_LEN + 1])
+{
+	eakte_client *cl = NULL;
+	eakte_file_options *o = NULL;
+	int *fds = NULL, ex = EXIT_OK, rc;
+	size_t done = 0, i;
+
+	o = calloc(EAKTE_CLIENT_MAX_FDS, sizeof(*o));
+	fds = calloc(EAKTE_CLIENT_MAX_FDS, sizeof(*fds));
+	if (o == NULL || fds == NULL) {
+		free(o);
+		free(fds);
+		return cli_usage("file", "out of memory");
+	}
+	if ((ex = cli_connect(&cl, ctx, "file")) != 0)
+		goto out;
+	while (done < n && ex == EXIT_OK) {
+		size_t k = n - done < EAKTE_CLIENT_MAX_FDS ? n - done : EAKTE_CLIENT_MAX_FDS, opened = 0;
+
+		for (i = 0; i < k; i++) {
+			const char *path = paths[done + i], *base = strrchr(path, '/');
+			struct stat st;
+			int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+			if (fd < 0) {
+				int e = errno;
+				fprintf(stderr, "eakte file: cannot open %s: %s\n", path, strerror(e));
+				ex = e == ENOENT ? EXIT_NOTFOUND : EXIT_IO;
+				break;
+			}
+			fds[opened++] = fd;
+			if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+				fprintf(stderr, "eakte file: %s is not a regular file%s\n", path,
+					S_ISDIR(st.st_mode) ? " but a directory" : "");
+				ex = EXIT_USAGE;
+				break;
+			}
+			o[i] = *fo;
+			o[i].filename = base ? base + 1 : path;
+			o[i].label = path;
+		}
+		if (ex == EXIT_OK && (rc = eakte_client_file(cl, fds, o, k, ids + done)) < 0)
+			ex = cli_fail("file", rc);
+		for (i = 0; i < opened; i++)
+			close(fds[i]);
+		if (ex == EXIT_OK)
+			done += k;
+	}
+	for (i = 0; i < done; i++)
+		printf("%s\n", ids[i]);
+	if (ex != EXIT_OK)
+		fprintf(stderr, done ? "eakte file: the %zu documents listed above were filed, the rest not\n" :
+			"eakte file: nothing was filed\n", done);
+	if (fflush(stdout) != 0 && ex == EXIT_OK)
+		ex = EXIT_IO;
+out:
+	eakte_client_free(cl);
+	free(o);
+	free(fds);
+	return ex;
+}
 
 int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 {
@@ -88,6 +162,10 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 		free(meta);
 		return cli_usage("file", "out of memory");
 	}
+	if (ctx->socket != NULL) {
+		ex = file_through_daemon(ctx, &fo, argv + optind, npaths, ids);
+		goto out;
+	}
 	if ((ex = cli_open(&a, ctx, "file", EAKTE_OPEN_WRITE)) != 0)
 		goto out;
 	if ((rc = eakte_batch_new(&b, a)) < 0) {
@@ -103,6 +181,7 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if ((rc = eakte_batch_commit(b)) < 0) {
 		ex = cli_fail("file", rc);
+		fprintf(stderr, "eakte file: nothing was filed\n");
 		goto out;
 	}
 	for (i = 0; i < npaths; i++)

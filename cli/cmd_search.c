@@ -123,16 +123,22 @@ int cmd_search(const cli_ctx *ctx, int argc, char **argv)
 	}
 	so.meta = meta;
 	so.meta_count = nmeta;
-	if ((ex = cli_open(&a, ctx, "search", EAKTE_OPEN_READ)) != 0) {
-		free(meta);
-		free(qbuf);
-		return ex;
+	if (ctx->socket != NULL) {
+		eakte_client *cl = NULL;
+		if ((ex = cli_connect(&cl, ctx, "search")) != 0)
+			goto out;
+		rc = eakte_client_search(cl, &s, &so);
+		eakte_client_free(cl);
+	} else {
+		if ((ex = cli_open(&a, ctx, "search", EAKTE_OPEN_READ)) != 0)
+			goto out;
+		rc = eakte_search(&s, a, &so);
 	}
-	if ((rc = eakte_search(&s, a, &so)) < 0) {
+	if (rc < 0) {
 		ex = cli_fail("search", rc);
 		goto out;
 	}
-	if (eakte_archive_warning(a)[0])
+	if (a != NULL && eakte_archive_warning(a)[0])
 		fprintf(stderr, "eakte search: warning: %s\n", eakte_archive_warning(a));
 	if (json) {
 		printf("%s\n", s);

@@ -18,22 +18,23 @@ static const struct {
 	const char *name;
 	int (*fn)(const cli_ctx *, int, char **);
 	const char *summary;
+	int daemon;          /* works through eakted (--socket) */
 } verbs[] = {
-	{ "init", cmd_init, "create a new archive" },
-	{ "plan", cmd_plan, "import and show the Aktenplan" },
-	{ "akte", cmd_akte, "create, show, list, close and reopen Akten" },
-	{ "file", cmd_file, "file documents (or a new version) into an Akte" },
-	{ "meta", cmd_meta, "change a document's metadata" },
-	{ "show", cmd_show, "show a document's record and history" },
-	{ "get", cmd_get, "write a document's content, re-verified" },
-	{ "search", cmd_search, "search titles, metadata and text" },
-	{ "ls", cmd_ls, "the tree: Aktenplan, Akten, Vorgänge, documents" },
-	{ "reindex", cmd_reindex, "rebuild the index from the journal" },
-	{ "log", cmd_log, "list the journal, oldest first" },
-	{ "checkpoint", cmd_checkpoint, "print the latest signed checkpoint" },
-	{ "proof", cmd_proof, "print the inclusion proof of an event" },
-	{ "verify-proof", cmd_verify_proof, "check an inclusion proof" },
-	{ "verify", cmd_verify, "verify the whole archive" },
+	{ "init", cmd_init, "create a new archive", 0 },
+	{ "plan", cmd_plan, "import and show the Aktenplan", 0 },
+	{ "akte", cmd_akte, "create, show, list, close and reopen Akten", 0 },
+	{ "file", cmd_file, "file documents (or a new version) into an Akte", 1 },
+	{ "meta", cmd_meta, "change a document's metadata", 0 },
+	{ "show", cmd_show, "show a document's record and history", 0 },
+	{ "get", cmd_get, "write a document's content, re-verified", 0 },
+	{ "search", cmd_search, "search titles, metadata and text", 1 },
+	{ "ls", cmd_ls, "the tree: Aktenplan, Akten, Vorgänge, documents", 0 },
+	{ "reindex", cmd_reindex, "rebuild the index from the journal", 0 },
+	{ "log", cmd_log, "list the journal, oldest first", 0 },
+	{ "checkpoint", cmd_checkpoint, "print the latest signed checkpoint", 0 },
+	{ "proof", cmd_proof, "print the inclusion proof of an event", 0 },
+	{ "verify-proof", cmd_verify_proof, "check an inclusion proof", 0 },
+	{ "verify", cmd_verify, "verify the whole archive", 0 },
 };
 
 int cli_fail(const char *verb, int err)
@@ -63,6 +64,14 @@ int cli_open(eakte_archive **out, const cli_ctx *ctx, const char *verb, unsigned
 		return EXIT_USAGE;
 	}
 	rc = eakte_archive_open(out, ctx->archive, flags);
+	if (rc < 0)
+		return cli_fail(verb, rc);
+	return 0;
+}
+
+int cli_connect(eakte_client **out, const cli_ctx *ctx, const char *verb)
+{
+	int rc = eakte_client_connect(out, ctx->socket);
 	if (rc < 0)
 		return cli_fail(verb, rc);
 	return 0;
@@ -137,10 +146,11 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: eakte [--archive DIR] VERB [ARGS...]\n\n"
-		"The archive is DIR, or $EAKTE_ARCHIVE.  Verbs:\n");
+	fprintf(f, "usage: eakte [--archive DIR | --socket PATH] VERB [ARGS...]\n\n"
+		"The archive is DIR, or $EAKTE_ARCHIVE; with --socket (or $EAKTE_SOCKET) the\n"
+		"verbs marked * work through the daemon eakted instead.  Verbs:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-13s %s\n", verbs[i].name, verbs[i].summary);
+		fprintf(f, "  %-13s%s %s\n", verbs[i].name, verbs[i].daemon ? "*" : " ", verbs[i].summary);
 	fprintf(f, "\n'eakte VERB --help' and 'man eakte-VERB' describe each verb.\n"
 		"Exit codes: 0 ok, 1 verification failed, 2 usage, 3 not found, 4 refused, 5 I/O or internal error.\n");
 }
@@ -149,21 +159,27 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "archive", required_argument, NULL, 'a' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	cli_ctx ctx = { getenv("EAKTE_ARCHIVE"), "eakte" };
+	cli_ctx ctx = { getenv("EAKTE_ARCHIVE"), "eakte", getenv("EAKTE_SOCKET") };
 	size_t i;
 	int c;
 
 	if (ctx.archive != NULL && ctx.archive[0] == '\0')
 		ctx.archive = NULL;
+	if (ctx.socket != NULL && ctx.socket[0] == '\0')
+		ctx.socket = NULL;
 	/* '+': stop at the verb; its options are its own. */
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
 			ctx.archive = optarg;
+			break;
+		case 's':
+			ctx.socket = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -184,6 +200,12 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], verbs[i].name) == 0) {
 			int vargc = argc - optind;
 			char **vargv = argv + optind;
+			if (ctx.socket != NULL && !verbs[i].daemon && !(vargc > 1 && (strcmp(vargv[1], "--help") == 0 ||
+			    strcmp(vargv[1], "-h") == 0))) {
+				fprintf(stderr, "eakte %s: this verb does not work through eakted yet; "
+					"drop --socket and unset EAKTE_SOCKET to use the archive directly\n", verbs[i].name);
+				return EXIT_USAGE;
+			}
 			optind = 0; /* reset getopt for the verb */
 			return verbs[i].fn(&ctx, vargc, vargv);
 		}

@@ -287,10 +287,11 @@ static int add_item(eakte_batch *b, int fd, const char *what, const char *defaul
 
 	if (b->committed)
 		return eakte_error__set(EAKTE_EINVALID, "the batch was already committed");
-	if (o == NULL || (o->version != 1 && o->version != EAKTE_FILE_OPTIONS_VERSION))
+	if (o == NULL || o->version < 1 || o->version > EAKTE_FILE_OPTIONS_VERSION)
 		return eakte_error__set(EAKTE_EVERSION, "eakte_file_options missing or of an unsupported version");
-	/* Version 1 callers know nothing of the later fields. */
-	memcpy(&o2, o, o->version == 1 ? offsetof(eakte_file_options, vorgang) : sizeof(o2));
+	/* Older callers know nothing of the later fields. */
+	memcpy(&o2, o, o->version == 1 ? offsetof(eakte_file_options, vorgang) :
+		o->version == 2 ? offsetof(eakte_file_options, label) : sizeof(o2));
 	o2.version = EAKTE_FILE_OPTIONS_VERSION;
 	o = &o2;
 	memset(&prev, 0, sizeof(prev));
@@ -388,10 +389,12 @@ int eakte_batch_add_path(eakte_batch *b, const char *path, const eakte_file_opti
 
 int eakte_batch_add_fd(eakte_batch *b, int fd, const eakte_file_options *o, char id_out[EAKTE_ID_LEN + 1])
 {
-	char what[32];
+	char what[4096];
 	int dfd, rc;
 
 	snprintf(what, sizeof(what), "descriptor %d", fd);
+	if (o != NULL && o->version >= 3 && o->label != NULL)
+		snprintf(what, sizeof(what), "%s", o->label);
 	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dfd < 0)
 		return eakte_error__set_errno(EAKTE_EINVALID, errno, "cannot use %s", what);

@@ -155,9 +155,13 @@ typedef struct {
 	 *  title and metadata default to the current ones, given metadata
 	 *  entries are changed or added. */
 	const char *new_version_of;
+	/* version 3: */
+	/** How messages name the document given as a descriptor (the
+	 *  client's path, for the daemon); NULL: "descriptor N". */
+	const char *label;
 } eakte_file_options;
-#define EAKTE_FILE_OPTIONS_VERSION 2
-#define EAKTE_FILE_OPTIONS_INIT { EAKTE_FILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL }
+#define EAKTE_FILE_OPTIONS_VERSION 3
+#define EAKTE_FILE_OPTIONS_INIT { EAKTE_FILE_OPTIONS_VERSION, NULL, NULL, NULL, NULL, 0, NULL, 0, NULL, NULL }
 
 /** Limits on descriptive data (bytes). */
 #define EAKTE_MAX_TITLE 4096
@@ -453,6 +457,58 @@ EAKTE_EXTERN uint64_t eakte_verify_report_objects(const eakte_verify_report *rep
 EAKTE_EXTERN uint64_t eakte_verify_report_bytes(const eakte_verify_report *report);
 /** The report as JSON (schema/verify-v1.schema.json); caller frees with eakte_free(). */
 EAKTE_EXTERN int eakte_verify_report_to_json(char **out, const eakte_verify_report *report);
+
+/* ------------------------------------------------------------------ */
+/* Client of the daemon eakted                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The daemon speaks JSON lines over a Unix socket (schema/protocol-v1.md):
+ * one request object per line, one response object per line, in order.
+ * Document bytes travel as file descriptors (SCM_RIGHTS) beside the line.
+ * The daemon takes the caller's identity from the socket (SO_PEERCRED),
+ * never from the request.
+ */
+typedef struct eakte_client eakte_client;
+
+/** Most descriptors one request may carry. */
+#define EAKTE_CLIENT_MAX_FDS 250
+
+/** Connect to the daemon's socket.  EAKTE_ENOTFOUND if nothing listens. */
+EAKTE_EXTERN int eakte_client_connect(eakte_client **out, const char *socket_path);
+/** Close the connection.  Accepts NULL. */
+EAKTE_EXTERN void eakte_client_free(eakte_client *client);
+
+/**
+ * Send one request: a JSON object without newlines, with `nfds`
+ * descriptors (0 to EAKTE_CLIENT_MAX_FDS) that the request refers to by
+ * position.  Requests may be sent ahead; responses come in order.
+ */
+EAKTE_EXTERN int eakte_client_send(eakte_client *client, const char *request, const int *fds, size_t nfds);
+
+/**
+ * Receive the next response.  On "ok": true returns 0 and sets *response
+ * to the whole response line (free with eakte_free()).  On an error
+ * response returns the daemon's error code (EAKTE_EPOLICY, ...) with
+ * eakte_error_last() set to its message, and *response is NULL.
+ */
+EAKTE_EXTERN int eakte_client_recv(eakte_client *client, char **response);
+
+/** eakte_client_send() then eakte_client_recv(). */
+EAKTE_EXTERN int eakte_client_call(eakte_client *client, const char *request, const int *fds, size_t nfds,
+	char **response);
+
+/**
+ * File documents through the daemon: one group commit, all or none (like
+ * a batch).  fds[i] are open regular files, read from their current
+ * offset; opts[i] describe them (actor is ignored: the daemon records the
+ * peer's user).  ids receives `n` document ids.
+ */
+EAKTE_EXTERN int eakte_client_file(eakte_client *client, const int *fds, const eakte_file_options *opts,
+	size_t n, char (*ids)[EAKTE_ID_LEN + 1]);
+
+/** eakte_search() through the daemon: *out gets the same JSON. */
+EAKTE_EXTERN int eakte_client_search(eakte_client *client, char **out, const eakte_search_options *opts);
 
 #ifdef __cplusplus
 }

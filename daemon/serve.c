@@ -1,0 +1,465 @@
+/*
+ * serve.c - one client connection; see serve.h and schema/protocol-v1.md.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#define MAX_FDS EAKTE_CLIENT_MAX_FDS
+
+typedef struct {
+	int fd;
+	uint64_t at;              /* stream offset of the byte it came with */
+} pending_fd;
+
+typedef struct {
+	const serve_ctx *ctx;
+	int sock;
+	char *buf;
+	size_t len, cap;
+	uint64_t consumed;        /* stream offset of buf[0] */
+	pending_fd pend[MAX_FDS + 8];
+	size_t npend;
+	int fd_overflow;          /* more descriptors than allowed arrived */
+	char user[64];
+	unsigned int roles;
+	uid_t uid;
+} conn;
+
+/* ---- responses ---- */
+
+static int send_all(int sock, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(sock, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int respond(conn *c, json_t *id, json_t *body)
+{
+	char *s;
+	int rc;
+
+	json_object_set_new(body, "v", json_integer(1));
+	if (id != NULL)
+		json_object_set(body, "id", id);
+	s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(body);
+	if (s == NULL)
+		return -1;
+	size_t n = strlen(s);
+	s[n] = '\n';   /* json_dumps leaves room only for NUL: use it */
+	rc = send_all(c->sock, s, n + 1);
+	free(s);
+	return rc;
+}
+
+static int respond_error(conn *c, json_t *id, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int respond_error(conn *c, json_t *id, int code, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return respond(c, id, json_pack("{s:b, s:{s:i, s:s, s:s}}", "ok", 0, "error", "code", code,
+		"name", eakte_error_name(code), "message", msg));
+}
+
+static int respond_lib_error(conn *c, json_t *id, int rc)
+{
+	return respond_error(c, id, rc, "%s", eakte_error_last()[0] ? eakte_error_last() : eakte_error_name(rc));
+}
+
+/* ---- requests ---- */
+
+static const char *opt_str(json_t *req, const char *key)
+{
+	return json_string_value(json_object_get(req, key));
+}
+
+/* "meta": ["K=V", ...] as a NULL-free array of borrowed strings. */
+static int str_list(json_t *req, const char *key, const char ***out, size_t *n)
+{
+	json_t *a = json_object_get(req, key), *v;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > 4096)
+		return -1;
+	*out = calloc(json_array_size(a) + 1, sizeof(**out));
+	if (*out == NULL)
+		return -1;
+	json_array_foreach(a, i, v) {
+		if (!json_is_string(v)) {
+			free(*out);
+			*out = NULL;
+			return -1;
+		}
+		(*out)[i] = json_string_value(v);
+	}
+	*n = json_array_size(a);
+	return 0;
+}
+
+static int need(conn *c, json_t *id, const char *op, unsigned int roles, const char *names)
+{
+	char have[128];
+
+	if (c->roles & roles)
+		return 1;
+	dconf_role_names(c->roles, have, sizeof(have));
+	respond_error(c, id, EAKTE_EPOLICY, "permission denied: %s needs the role %s; user %s has: %s "
+		"(roles come from Unix groups in the [roles] section of the daemon's configuration)",
+		op, names, c->user, have);
+	return 0;
+}
+
+#define READ_ROLES (ROLE_READER | ROLE_CLERK | ROLE_AUDITOR | ROLE_RECORDS | ROLE_ADMIN)
+#define WRITE_ROLES (ROLE_CLERK | ROLE_RECORDS | ROLE_ADMIN)
+
+static int open_read(conn *c, json_t *id, eakte_archive **a)
+{
+	int rc = eakte_archive_open(a, c->ctx->conf->archive, EAKTE_OPEN_READ);
+	if (rc < 0)
+		respond_lib_error(c, id, rc);
+	return rc;
+}
+
+static int op_hello(conn *c, json_t *id)
+{
+	char roles[128];
+
+	dconf_role_names(c->roles, roles, sizeof(roles));
+	return respond(c, id, json_pack("{s:b, s:s, s:s, s:s, s:i}", "ok", 1, "user", c->user, "roles", roles,
+		"server", eakte_version(), "protocol", 1));
+}
+
+static int op_search(conn *c, json_t *id, json_t *req)
+{
+	eakte_search_options so = EAKTE_SEARCH_OPTIONS_INIT;
+	eakte_archive *a = NULL;
+	json_t *q = json_object_get(req, "query");
+	char *out = NULL;
+	int rc;
+
+	if (!need(c, id, "search", READ_ROLES, "reader, clerk, auditor, records or admin"))
+		return 0;
+	so.query = json_string_value(q);
+	so.query_len = json_string_length(q);
+	so.akte = opt_str(req, "akte");
+	so.plan = opt_str(req, "plan");
+	so.from = opt_str(req, "from");
+	so.to = opt_str(req, "to");
+	so.mime = opt_str(req, "type");
+	so.sort = opt_str(req, "sort");
+	so.limit = (size_t)json_integer_value(json_object_get(req, "limit"));
+	so.offset = (size_t)json_integer_value(json_object_get(req, "offset"));
+	if (json_integer_value(json_object_get(req, "limit")) < 0 || json_integer_value(json_object_get(req, "offset")) < 0)
+		return respond_error(c, id, EAKTE_EINVALID, "limit and offset must not be negative");
+	if (str_list(req, "meta", (const char ***)&so.meta, &so.meta_count) < 0)
+		return respond_error(c, id, EAKTE_EINVALID, "\"meta\" must be an array of \"KEY=VALUE\" strings");
+	if ((rc = open_read(c, id, &a)) == 0) {
+		if ((rc = eakte_search(&out, a, &so)) < 0)
+			respond_lib_error(c, id, rc);
+		else
+			rc = respond(c, id, json_pack("{s:b, s:s}", "ok", 1, "json", out));
+	}
+	eakte_free(out);
+	eakte_archive_free(a);
+	free((void *)so.meta);
+	return 0;
+}
+
+static int op_show(conn *c, json_t *id, json_t *req)
+{
+	eakte_archive *a = NULL;
+	eakte_doc *d = NULL;
+	const char *doc = opt_str(req, "doc");
+	json_int_t version = json_integer_value(json_object_get(req, "version"));
+	char *out = NULL;
+	int rc;
+
+	if (!need(c, id, "show", READ_ROLES, "reader, clerk, auditor, records or admin"))
+		return 0;
+	if (doc == NULL)
+		return respond_error(c, id, EAKTE_EINVALID, "show needs \"doc\"");
+	if (version < 0 || version > UINT32_MAX)
+		return respond_error(c, id, EAKTE_EINVALID, "\"version\" must be 1 or more");
+	if (open_read(c, id, &a) < 0)
+		return 0;
+	rc = version > 0 ? eakte_doc_lookup_version(&d, a, doc, (unsigned int)version) : eakte_doc_lookup(&d, a, doc);
+	if (rc < 0 || (rc = eakte_doc_to_json(&out, d)) < 0)
+		respond_lib_error(c, id, rc);
+	else
+		respond(c, id, json_pack("{s:b, s:s}", "ok", 1, "json", out));
+	eakte_free(out);
+	eakte_doc_free(d);
+	eakte_archive_free(a);
+	return 0;
+}
+
+static int op_file(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds)
+{
+	json_t *docs = json_object_get(req, "docs"), *d;
+	eakte_file_options *opts = NULL;
+	const char ***metas = NULL;
+	char (*ids)[EAKTE_ID_LEN + 1] = NULL;
+	int *order = NULL;
+	wjob job;
+	size_t n, i;
+
+	if (!need(c, id, "file", WRITE_ROLES, "clerk, records or admin"))
+		return 0;
+	n = json_array_size(docs);
+	if (!json_is_array(docs) || n == 0 || n > MAX_FDS)
+		return respond_error(c, id, EAKTE_EINVALID, "file needs \"docs\": 1 to %d documents", MAX_FDS);
+	opts = calloc(n, sizeof(*opts));
+	metas = calloc(n, sizeof(*metas));
+	ids = calloc(n, sizeof(*ids));
+	order = calloc(n, sizeof(*order));
+	if (opts == NULL || metas == NULL || ids == NULL || order == NULL) {
+		respond_error(c, id, EAKTE_ENOMEM, "out of memory for %zu documents", n);
+		goto out;
+	}
+	json_array_foreach(docs, i, d) {
+		json_int_t k = json_integer_value(json_object_get(d, "fd"));
+		json_int_t vorgang = json_integer_value(json_object_get(d, "vorgang"));
+		struct stat st;
+		eakte_file_options o = EAKTE_FILE_OPTIONS_INIT;
+
+		if (!json_is_object(d) || !json_is_integer(json_object_get(d, "fd")) || k < 0 || (size_t)k >= nfds) {
+			respond_error(c, id, EAKTE_EINVALID, "document %zu: \"fd\" must name one of the %zu descriptors "
+				"sent with the request", i + 1, nfds);
+			goto out;
+		}
+		if (fstat(fds[k], &st) != 0 || !S_ISREG(st.st_mode)) {
+			respond_error(c, id, EAKTE_EINVALID, "document %zu: the descriptor is not a regular file", i + 1);
+			goto out;
+		}
+		if (vorgang < 0) {
+			respond_error(c, id, EAKTE_EINVALID, "document %zu: \"vorgang\" must be 1 or more", i + 1);
+			goto out;
+		}
+		if (str_list(d, "meta", &metas[i], &o.meta_count) < 0) {
+			respond_error(c, id, EAKTE_EINVALID, "document %zu: \"meta\" must be an array of \"KEY=VALUE\" strings", i + 1);
+			goto out;
+		}
+		o.meta = metas[i];
+		o.akte = opt_str(d, "akte");
+		o.title = opt_str(d, "title");
+		o.filename = opt_str(d, "filename");
+		o.new_version_of = opt_str(d, "new_version_of");
+		o.label = opt_str(d, "label");
+		o.vorgang = vorgang;
+		o.actor = c->user;   /* from SO_PEERCRED, never from the request */
+		opts[i] = o;
+		order[i] = fds[k];
+	}
+	memset(&job, 0, sizeof(job));
+	job.n = n;
+	job.fds = order;
+	job.opts = opts;
+	job.ids = ids;
+	writer_submit(c->ctx->writer, &job);
+	if (job.rc < 0) {
+		respond_error(c, id, job.rc, "%s", job.error);
+	} else {
+		json_t *arr = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(arr, json_string(ids[i]));
+		respond(c, id, json_pack("{s:b, s:o}", "ok", 1, "ids", arr));
+	}
+out:
+	for (i = 0; metas != NULL && i < n; i++)
+		free(metas[i]);
+	free(metas);
+	free(opts);
+	free(ids);
+	free(order);
+	return 0;
+}
+
+static void handle(conn *c, const char *line, size_t len, const int *fds, size_t nfds)
+{
+	json_error_t je;
+	json_t *req = json_loadb(line, len, JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES, &je), *id = NULL;
+	const char *op;
+
+	if (req == NULL || !json_is_object(req)) {
+		if (req == NULL)
+			respond_error(c, NULL, EAKTE_EINVALID, "the request is not JSON: %s at column %d", je.text, je.column);
+		else
+			respond_error(c, NULL, EAKTE_EINVALID, "the request must be a JSON object");
+		json_decref(req);
+		return;
+	}
+	id = json_object_get(req, "id");
+	if (id != NULL && !json_is_integer(id) && !json_is_string(id))
+		id = NULL;
+	op = opt_str(req, "op");
+	if (json_integer_value(json_object_get(req, "v")) != 1)
+		respond_error(c, id, EAKTE_EVERSION, "unsupported protocol version (this daemon speaks \"v\": 1)");
+	else if (op == NULL)
+		respond_error(c, id, EAKTE_EINVALID, "the request has no \"op\"");
+	else if (strcmp(op, "hello") == 0)
+		op_hello(c, id);
+	else if (strcmp(op, "search") == 0)
+		op_search(c, id, req);
+	else if (strcmp(op, "show") == 0)
+		op_show(c, id, req);
+	else if (strcmp(op, "file") == 0)
+		op_file(c, id, req, fds, nfds);
+	else
+		respond_error(c, id, EAKTE_EINVALID, "unknown op \"%.64s\" (ops: hello, file, search, show)", op);
+	json_decref(req);
+}
+
+/* ---- reading ---- */
+
+static void close_pending(conn *c)
+{
+	for (size_t i = 0; i < c->npend; i++)
+		close(c->pend[i].fd);
+	c->npend = 0;
+}
+
+/* Receive more bytes (and descriptors).  0 on EOF, -1 on error or timeout. */
+static ssize_t receive(conn *c)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (MAX_FDS + 8))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov;
+	struct msghdr msg;
+	ssize_t n;
+
+	if (c->cap - c->len < 65536) {
+		size_t cap = c->cap ? c->cap * 2 : 65536;
+		char *nb = realloc(c->buf, cap);
+		if (nb == NULL)
+			return -1;
+		c->buf = nb;
+		c->cap = cap;
+	}
+	iov.iov_base = c->buf + c->len;
+	iov.iov_len = c->cap - c->len;
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	do
+		n = recvmsg(c->sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int *fds = (int *)CMSG_DATA(cm);
+		for (size_t i = 0; i < k; i++) {
+			if (c->npend == sizeof(c->pend) / sizeof(c->pend[0])) {
+				close(fds[i]);
+				c->fd_overflow = 1;
+				continue;
+			}
+			c->pend[c->npend].fd = fds[i];
+			c->pend[c->npend++].at = c->consumed + c->len;
+		}
+	}
+	if (msg.msg_flags & MSG_CTRUNC)
+		c->fd_overflow = 1;
+	c->len += (size_t)n;
+	return n;
+}
+
+void serve_connection(const serve_ctx *ctx, int sock)
+{
+	conn c;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct timeval tv;
+
+	memset(&c, 0, sizeof(c));
+	c.ctx = ctx;
+	c.sock = sock;
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &cl) != 0) {
+		close(sock);
+		return;
+	}
+	c.uid = cred.uid;
+	pthread_rwlock_rdlock(ctx->conf_lock);
+	c.roles = dconf_roles_of(ctx->conf, cred.uid, c.user, sizeof(c.user));
+	tv.tv_sec = ctx->conf->client_timeout_s;
+	pthread_rwlock_unlock(ctx->conf_lock);
+	tv.tv_usec = 0;
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		char *nl = c.len ? memchr(c.buf, '\n', c.len) : NULL;
+
+		if (nl == NULL) {
+			ssize_t n;
+			if (c.len >= ctx->conf->request_max) {
+				respond_error(&c, NULL, EAKTE_EINVALID, "request longer than %zu bytes; closing the connection",
+					ctx->conf->request_max);
+				break;
+			}
+			n = receive(&c);
+			if (n <= 0)
+				break;
+			continue;
+		}
+		size_t len = (size_t)(nl - c.buf);
+		uint64_t end = c.consumed + len;
+		int fds[MAX_FDS + 8];
+		size_t nfds = 0, keep = 0;
+
+		/* The descriptors that came with this line's bytes. */
+		for (size_t i = 0; i < c.npend; i++) {
+			if (c.pend[i].at <= end)
+				fds[nfds++] = c.pend[i].fd;
+			else
+				c.pend[keep++] = c.pend[i];
+		}
+		c.npend = keep;
+		if (c.fd_overflow) {
+			respond_error(&c, NULL, EAKTE_EINVALID, "more than %d descriptors in one request", MAX_FDS);
+			c.fd_overflow = 0;
+		} else if (len > 0) {
+			handle(&c, c.buf, len, fds, nfds > MAX_FDS ? MAX_FDS : nfds);
+		}
+		for (size_t i = 0; i < nfds; i++)
+			close(fds[i]);
+		memmove(c.buf, nl + 1, c.len - len - 1);
+		c.len -= len + 1;
+		c.consumed += len + 1;
+	}
+	close_pending(&c);
+	free(c.buf);
+	close(sock);
+}

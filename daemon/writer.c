@@ -1,0 +1,217 @@
+/*
+ * writer.c - group commit; see writer.h.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct writer {
+	eakte_archive *a;
+	unsigned int batch_max, batch_wait_ms;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work;     /* a job was queued, or stop */
+	pthread_cond_t done;     /* a job finished */
+	wjob *head, *tail;
+	size_t queued_docs;
+	int stopping;
+	unsigned long long docs, commits;
+};
+
+static void fail_job(wjob *j, int rc)
+{
+	j->rc = rc;
+	snprintf(j->error, sizeof(j->error), "%s", eakte_error_last()[0] ? eakte_error_last() : eakte_error_name(rc));
+}
+
+/*
+ * File the documents of jobs[0..n) in one batch.  Returns 0 when all are
+ * durable; otherwise nothing of them was filed and the first failure is
+ * recorded in its job (the others keep rc 0 for a retry on their own).
+ */
+static int file_together(writer *w, wjob **jobs, size_t n)
+{
+	eakte_batch *b = NULL;
+	int rc;
+
+	if ((rc = eakte_batch_new(&b, w->a)) < 0) {
+		fail_job(jobs[0], rc);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		for (size_t k = 0; k < jobs[i]->n; k++) {
+			/* From the start: a retry after a failed group reads again. */
+			if (lseek(jobs[i]->fds[k], 0, SEEK_SET) < 0 && errno != ESPIPE) {
+				rc = EAKTE_EIO;
+				snprintf(jobs[i]->error, sizeof(jobs[i]->error),
+					"cannot read document %zu from its descriptor: %s", k + 1, strerror(errno));
+				jobs[i]->rc = rc;
+				eakte_batch_free(b);
+				return rc;
+			}
+			if ((rc = eakte_batch_add_fd(b, jobs[i]->fds[k], &jobs[i]->opts[k], jobs[i]->ids[k])) < 0) {
+				fail_job(jobs[i], rc);
+				eakte_batch_free(b);
+				return rc;
+			}
+		}
+	if ((rc = eakte_batch_commit(b)) < 0) {
+		if (n == 1)
+			fail_job(jobs[0], rc);
+		eakte_batch_free(b);
+		return rc;
+	}
+	eakte_batch_free(b);
+	w->commits++;
+	for (size_t i = 0; i < n; i++)
+		w->docs += jobs[i]->n;
+	return 0;
+}
+
+static void process(writer *w, wjob **jobs, size_t n)
+{
+	/* One commit for everything; if any document is refused, each
+	 * request on its own, so that one client's bad file does not fail
+	 * the others (their documents are then written again, which costs
+	 * a lookup: the objects exist). */
+	if (n > 1 && file_together(w, jobs, n) == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		jobs[i]->rc = 0;
+		jobs[i]->error[0] = '\0';
+		file_together(w, &jobs[i], 1);
+	}
+}
+
+static void *run(void *arg)
+{
+	writer *w = arg;
+	wjob **jobs = NULL;
+	size_t cap = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		size_t n = 0, docs = 0;
+
+		while (w->head == NULL && !w->stopping) {
+			/* Idle: bring the index and the text of new documents up to
+			 * date, without holding the queue. */
+			pthread_mutex_unlock(&w->mu);
+			if (eakte_extract_pending(w->a, 16) < 0)
+				fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
+			pthread_mutex_lock(&w->mu);
+			if (w->head == NULL && !w->stopping)
+				pthread_cond_wait(&w->work, &w->mu);
+		}
+		if (w->head == NULL && w->stopping)
+			break;
+		if (w->batch_wait_ms > 0 && w->queued_docs < w->batch_max) {
+			/* Give concurrent clients a moment to join this commit. */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += (long)w->batch_wait_ms * 1000000L;
+			until.tv_sec += until.tv_nsec / 1000000000L;
+			until.tv_nsec %= 1000000000L;
+			while (w->queued_docs < w->batch_max && !w->stopping &&
+			       pthread_cond_timedwait(&w->work, &w->mu, &until) != ETIMEDOUT)
+				;
+		}
+		while (w->head != NULL && (n == 0 || docs + w->head->n <= w->batch_max)) {
+			wjob *j = w->head;
+			if (n == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				wjob **nj = realloc(jobs, nc * sizeof(*nj));
+				if (nj == NULL)
+					break;
+				jobs = nj;
+				cap = nc;
+			}
+			w->head = j->next;
+			if (w->head == NULL)
+				w->tail = NULL;
+			w->queued_docs -= j->n;
+			docs += j->n;
+			jobs[n++] = j;
+		}
+		pthread_mutex_unlock(&w->mu);
+		if (n > 0)
+			process(w, jobs, n);
+		pthread_mutex_lock(&w->mu);
+		for (size_t i = 0; i < n; i++)
+			jobs[i]->done = 1;
+		pthread_cond_broadcast(&w->done);
+	}
+	pthread_mutex_unlock(&w->mu);
+	free(jobs);
+	return NULL;
+}
+
+int writer_start(writer **out, eakte_archive *a, unsigned int batch_max, unsigned int batch_wait_ms)
+{
+	writer *w = calloc(1, sizeof(*w));
+
+	*out = NULL;
+	if (w == NULL)
+		return -1;
+	w->a = a;
+	w->batch_max = batch_max;
+	w->batch_wait_ms = batch_wait_ms;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done, NULL);
+	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		free(w);
+		return -1;
+	}
+	*out = w;
+	return 0;
+}
+
+void writer_submit(writer *w, wjob *j)
+{
+	j->rc = 0;
+	j->error[0] = '\0';
+	j->done = 0;
+	j->next = NULL;
+	pthread_mutex_lock(&w->mu);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->queued_docs += j->n;
+	pthread_cond_signal(&w->work);
+	while (!j->done)
+		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void writer_stop(writer *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = 1;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	eakte_archive_free(w->a);
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done);
+	free(w);
+}
+
+void writer_stats(writer *w, unsigned long long *docs, unsigned long long *commits)
+{
+	pthread_mutex_lock(&w->mu);
+	*docs = w->docs;
+	*commits = w->commits;
+	pthread_mutex_unlock(&w->mu);
+}

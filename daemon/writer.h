@@ -1,0 +1,41 @@
+/*
+ * writer.h - eakted's single writer: one thread owns the archive opened
+ * for writing and files the documents of all clients in group commits
+ * (one fsync round for many requests).  A request is answered only after
+ * its commit is durable.
+ */
+#ifndef EAKTED_WRITER_H
+#define EAKTED_WRITER_H
+
+#include <eakte/eakte.h>
+#include <pthread.h>
+
+typedef struct wjob {
+	/* in: */
+	size_t n;
+	const int *fds;
+	const eakte_file_options *opts;
+	/* out: */
+	char (*ids)[EAKTE_ID_LEN + 1];
+	int rc;
+	char error[1024];
+	/* private: */
+	int done;
+	struct wjob *next;
+} wjob;
+
+typedef struct writer writer;
+
+/* Start the writer thread on an archive opened for writing (it takes it). */
+int writer_start(writer **out, eakte_archive *archive, unsigned int batch_max, unsigned int batch_wait_ms);
+
+/* Queue a job and wait until it is durable (rc 0) or refused. */
+void writer_submit(writer *w, wjob *job);
+
+/* Finish the queued jobs, stop the thread, close the archive. */
+void writer_stop(writer *w);
+
+/* Counters for STATUS=: requests and documents filed, commits. */
+void writer_stats(writer *w, unsigned long long *docs, unsigned long long *commits);
+
+#endif
