@@ -7,7 +7,7 @@ PACKAGES="
   gcc g++ clang meson binutils ninja-build pkg-config
   libgit2-dev libssl-dev libjansson-dev libmagic-dev libmagic-mgc zlib1g-dev
   libcmocka-dev libsqlite3-dev sqlite3 libcsv-dev libxml2-dev libinih-dev poppler-utils
-  libsystemd-dev
+  libsystemd-dev libarchive-dev
   python3 python3-pytest python3-jsonschema
   git openssl openssh-client file
 "
