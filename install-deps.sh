@@ -9,7 +9,7 @@ PACKAGES="
   libcmocka-dev libsqlite3-dev sqlite3 libcsv-dev libxml2-dev libinih-dev poppler-utils
   libsystemd-dev libarchive-dev
   python3 python3-pytest python3-jsonschema
-  git openssl openssh-client file
+  git openssl openssh-client file systemd
 "
 
 missing=""

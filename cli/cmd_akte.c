@@ -1,5 +1,5 @@
 /* cmd_akte.c - eakte akte create|show|ls|close|reopen */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -53,7 +53,7 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	eakte_akte_options ao = EAKTE_AKTE_OPTIONS_INIT;
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
 	const char *sub, *vorgang = NULL, *date = NULL;
 	char *s = NULL;
 	json_t *o = NULL, *e;
@@ -88,18 +88,18 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 			return cli_usage("akte", "create needs --plan CODE (or --vorgang AZ)");
 		if (vorgang != NULL && (ao.plan != NULL || ao.az != NULL))
 			return cli_usage("akte", "--vorgang AZ creates a Vorgang; --plan and --az do not apply");
-		if ((ex = cli_open(&a, ctx, "akte", EAKTE_OPEN_WRITE)) != 0)
+		if ((ex = src_open(&a, ctx, "akte", EAKTE_OPEN_WRITE)) != 0)
 			return ex;
 		if (vorgang != NULL) {
 			int64_t n;
-			if ((rc = eakte_vorgang_create(a, vorgang, ao.title, NULL, &n)) < 0) {
+			if ((rc = src_vorgang_create(&a, vorgang, ao.title, &n)) < 0) {
 				ex = cli_fail("akte", rc);
 				goto out;
 			}
 			printf("%lld\n", (long long)n);
 		} else {
 			char *az;
-			if ((rc = eakte_akte_create(a, &ao, &az)) < 0) {
+			if ((rc = src_akte_create(&a, &ao, &az)) < 0) {
 				ex = cli_fail("akte", rc);
 				goto out;
 			}
@@ -111,9 +111,9 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 			return cli_usage("akte", "%s needs exactly one AZ", sub);
 		if (sub[0] == 'r' && date != NULL)
 			return cli_usage("akte", "reopen takes no --date");
-		if ((ex = cli_open(&a, ctx, "akte", EAKTE_OPEN_WRITE)) != 0)
+		if ((ex = src_open(&a, ctx, "akte", EAKTE_OPEN_WRITE)) != 0)
 			return ex;
-		rc = sub[0] == 'c' ? eakte_akte_close(a, argv[optind], date, NULL) : eakte_akte_reopen(a, argv[optind], NULL);
+		rc = sub[0] == 'c' ? src_akte_close(&a, argv[optind], date) : src_akte_reopen(&a, argv[optind]);
 		if (rc < 0) {
 			ex = cli_fail("akte", rc);
 			goto out;
@@ -121,9 +121,9 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 	} else if (strcmp(sub, "show") == 0) {
 		if (optind + 1 != argc)
 			return cli_usage("akte", "show needs exactly one AZ");
-		if ((ex = cli_open(&a, ctx, "akte", EAKTE_OPEN_READ)) != 0)
+		if ((ex = src_open(&a, ctx, "akte", EAKTE_OPEN_READ)) != 0)
 			return ex;
-		if ((rc = eakte_akte_json(&s, a, argv[optind])) < 0) {
+		if ((rc = src_read(&a, "akte", argv[optind], 0, &s)) < 0) {
 			ex = cli_fail("akte", rc);
 			goto out;
 		}
@@ -150,9 +150,9 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 	} else if (strcmp(sub, "ls") == 0) {
 		if (optind != argc)
 			return cli_usage("akte", "ls takes options only");
-		if ((ex = cli_open(&a, ctx, "akte", EAKTE_OPEN_READ)) != 0)
+		if ((ex = src_open(&a, ctx, "akte", EAKTE_OPEN_READ)) != 0)
 			return ex;
-		if ((rc = eakte_akte_list_json(&s, a, ao.plan, state)) < 0) {
+		if ((rc = src_read(&a, "akten", ao.plan, state, &s)) < 0) {
 			ex = cli_fail("akte", rc);
 			goto out;
 		}
@@ -165,12 +165,12 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 	} else {
 		return cli_usage("akte", "unknown subcommand '%s' (create, show, ls, close, reopen)", sub);
 	}
-	if (a != NULL && eakte_archive_warning(a)[0])
-		fprintf(stderr, "eakte akte: warning: %s\n", eakte_archive_warning(a));
+	if (src_warning(&a)[0])
+		fprintf(stderr, "eakte akte: warning: %s\n", src_warning(&a));
 	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 out:
 	json_decref(o);
 	eakte_free(s);
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

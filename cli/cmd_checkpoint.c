@@ -1,5 +1,5 @@
 /* cmd_checkpoint.c - eakte checkpoint [--key] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 
@@ -20,7 +20,7 @@ int cmd_checkpoint(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
 	char *text = NULL;
 	int c, rc, ex, key = 0;
 
@@ -33,9 +33,9 @@ int cmd_checkpoint(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("checkpoint", "unexpected argument '%s'", argv[optind]);
-	if ((ex = cli_open(&a, ctx, "checkpoint", EAKTE_OPEN_READ)) != 0)
+	if ((ex = src_open(&a, ctx, "checkpoint", EAKTE_OPEN_READ)) != 0)
 		return ex;
-	rc = key ? eakte_archive_verifier_key(&text, a) : eakte_checkpoint_latest(&text, a);
+	rc = key ? src_read(&a, "verifier-key", NULL, 0, &text) : src_read(&a, "checkpoint", NULL, 0, &text);
 	if (rc < 0) {
 		ex = cli_fail("checkpoint", rc);
 	} else {
@@ -45,6 +45,6 @@ int cmd_checkpoint(const cli_ctx *ctx, int argc, char **argv)
 		ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 	}
 	eakte_free(text);
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

@@ -1,5 +1,5 @@
 /* cmd_get.c - eakte get DOC [--version N] [-o FILE] */
-#include "cli.h"
+#include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,8 +29,7 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 	};
 	const char *output = NULL;
 	char *tmp = NULL;
-	eakte_archive *a = NULL;
-	eakte_doc *d = NULL;
+	cli_src a = { NULL, NULL };
 	int c, rc, ex, fd = STDOUT_FILENO, created = 0;
 	unsigned int version = 0;
 
@@ -51,12 +50,8 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("get", "give exactly one document id");
-	if ((ex = cli_open(&a, ctx, "get", EAKTE_OPEN_READ)) != 0)
+	if ((ex = src_open(&a, ctx, "get", EAKTE_OPEN_READ)) != 0)
 		return ex;
-	if ((rc = eakte_doc_lookup_version(&d, a, argv[optind], version)) < 0) {
-		ex = cli_fail("get", rc);
-		goto out;
-	}
 	if (output != NULL) {
 		if (asprintf(&tmp, "%s.eakte-tmp.%ld", output, (long)getpid()) < 0) {
 			tmp = NULL;
@@ -71,10 +66,11 @@ int cmd_get(const cli_ctx *ctx, int argc, char **argv)
 		}
 		created = 1;
 	}
-	rc = eakte_doc_read_to_fd(a, d, fd);
+	rc = src_get(&a, argv[optind], version, fd);
 	if (rc < 0) {
 		ex = cli_fail("get", rc);
-		if (output == NULL)
+		/* Nothing was written when the document was not found. */
+		if (output == NULL && rc != EAKTE_ENOTFOUND && rc != EAKTE_EINVALID)
 			fprintf(stderr, "eakte get: discard what was written to standard output\n");
 		goto out;
 	}
@@ -104,7 +100,6 @@ out:
 			unlink(tmp);
 		free(tmp);
 	}
-	eakte_doc_free(d);
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

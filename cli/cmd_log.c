@@ -1,5 +1,5 @@
 /* cmd_log.c - eakte log [--json] [--from SEQ] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -35,7 +35,7 @@ int cmd_log(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
 	uint64_t from = 0;
 	char *end;
 	int c, rc, json = 0, ex;
@@ -54,9 +54,9 @@ int cmd_log(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("log", "unexpected argument '%s'", argv[optind]);
-	if ((ex = cli_open(&a, ctx, "log", EAKTE_OPEN_READ)) != 0)
+	if ((ex = src_open(&a, ctx, "log", EAKTE_OPEN_READ)) != 0)
 		return ex;
-	rc = eakte_journal_foreach(a, from, print_event, &json);
+	rc = src_log(&a, from, print_event, &json);
 	if (rc > 0) {
 		fprintf(stderr, "eakte log: cannot write to standard output\n");
 		ex = EXIT_IO;
@@ -65,6 +65,6 @@ int cmd_log(const cli_ctx *ctx, int argc, char **argv)
 	} else {
 		ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 	}
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

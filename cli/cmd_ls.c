@@ -1,5 +1,5 @@
 /* cmd_ls.c - eakte ls [AZ] [--json]: the tree Aktenplan / Akte / Vorgang / Dokument */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -30,7 +30,7 @@ int cmd_ls(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
 	char *s = NULL;
 	json_t *o = NULL, *p, *e;
 	size_t i, k;
@@ -45,9 +45,9 @@ int cmd_ls(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind + 1 < argc)
 		return cli_usage("ls", "give at most one Aktenzeichen");
-	if ((ex = cli_open(&a, ctx, "ls", EAKTE_OPEN_READ)) != 0)
+	if ((ex = src_open(&a, ctx, "ls", EAKTE_OPEN_READ)) != 0)
 		return ex;
-	rc = optind < argc ? eakte_akte_json(&s, a, argv[optind]) : eakte_tree_json(&s, a);
+	rc = optind < argc ? src_read(&a, "akte", argv[optind], 0, &s) : src_read(&a, "tree", NULL, 0, &s);
 	if (rc < 0) {
 		ex = cli_fail("ls", rc);
 		goto out;
@@ -98,6 +98,6 @@ int cmd_ls(const cli_ctx *ctx, int argc, char **argv)
 out:
 	json_decref(o);
 	eakte_free(s);
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

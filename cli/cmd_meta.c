@@ -1,5 +1,5 @@
 /* cmd_meta.c - eakte meta set DOC KEY=VALUE... [--title T] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -19,7 +19,7 @@ int cmd_meta(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
 	const char *title = NULL;
 	int c, rc, ex;
 
@@ -36,14 +36,14 @@ int cmd_meta(const cli_ctx *ctx, int argc, char **argv)
 		return cli_usage("meta", "set needs a document id");
 	if (optind + 2 == argc && title == NULL)
 		return cli_usage("meta", "nothing to change: give KEY=VALUE or --title T");
-	if ((ex = cli_open(&a, ctx, "meta", EAKTE_OPEN_WRITE)) != 0)
+	if ((ex = src_open(&a, ctx, "meta", EAKTE_OPEN_WRITE)) != 0)
 		return ex;
-	rc = eakte_meta_set(a, argv[optind + 1], title, (const char *const *)argv + optind + 2,
-		(size_t)(argc - optind - 2), NULL);
+	rc = src_meta_set(&a, argv[optind + 1], title, (const char *const *)argv + optind + 2,
+		(size_t)(argc - optind - 2));
 	if (rc < 0)
 		ex = cli_fail("meta", rc);
-	else if (eakte_archive_warning(a)[0])
-		fprintf(stderr, "eakte meta: warning: %s\n", eakte_archive_warning(a));
-	eakte_archive_free(a);
+	else if (src_warning(&a)[0])
+		fprintf(stderr, "eakte meta: warning: %s\n", src_warning(&a));
+	src_close(&a);
 	return ex;
 }

@@ -1,5 +1,5 @@
 /* cmd_plan.c - eakte plan import FILE | plan show CODE | plan ls [--json] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -65,7 +65,7 @@ int cmd_plan(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
 	const char *sub;
 	char *s = NULL, *buf = NULL;
 	json_t *o = NULL, *e;
@@ -87,22 +87,22 @@ int cmd_plan(const cli_ctx *ctx, int argc, char **argv)
 			return cli_usage("plan", "import needs exactly one FILE");
 		if ((ex = cli_read_file(&buf, &len, argv[optind], PLAN_FILE_MAX, "plan")) != 0)
 			return ex;
-		if ((ex = cli_open(&a, ctx, "plan", EAKTE_OPEN_WRITE)) != 0)
+		if ((ex = src_open(&a, ctx, "plan", EAKTE_OPEN_WRITE)) != 0)
 			goto out;
-		if ((rc = eakte_plan_import(a, buf, len, argv[optind], NULL, &n)) < 0) {
+		if ((rc = src_plan_import(&a, buf, len, argv[optind], &n)) < 0) {
 			ex = cli_fail("plan", rc);
 			goto out;
 		}
 		printf("%zu Aktenplan entries imported\n", n);
-		if (eakte_archive_warning(a)[0])
-			fprintf(stderr, "eakte plan: warning: %s\n", eakte_archive_warning(a));
+		if (src_warning(&a)[0])
+			fprintf(stderr, "eakte plan: warning: %s\n", src_warning(&a));
 	} else if (strcmp(sub, "show") == 0 || strcmp(sub, "ls") == 0) {
 		int show = sub[0] == 's';
 		if (optind + (show ? 1 : 0) != argc)
 			return cli_usage("plan", show ? "show needs exactly one CODE" : "ls takes no argument");
-		if ((ex = cli_open(&a, ctx, "plan", EAKTE_OPEN_READ)) != 0)
+		if ((ex = src_open(&a, ctx, "plan", EAKTE_OPEN_READ)) != 0)
 			goto out;
-		if ((rc = eakte_plan_json(&s, a, show ? argv[optind] : NULL)) < 0) {
+		if ((rc = src_read(&a, "plan", show ? argv[optind] : NULL, 0, &s)) < 0) {
 			ex = cli_fail("plan", rc);
 			goto out;
 		}
@@ -138,6 +138,6 @@ out:
 	json_decref(o);
 	eakte_free(s);
 	free(buf);
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

@@ -1,7 +1,9 @@
 /* cmd_proof.c - eakte proof DOC | eakte proof --seq N */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
 #include <stdlib.h>
 
 static const char help[] =
@@ -20,8 +22,7 @@ int cmd_proof(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
-	eakte_doc *d = NULL;
+	cli_src a = { NULL, NULL };
 	char *text = NULL, *end;
 	uint64_t seq = 0;
 	int c, rc, ex, have_seq = 0;
@@ -40,16 +41,25 @@ int cmd_proof(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (have_seq == (optind + 1 == argc) || optind + 1 < argc)
 		return cli_usage("proof", "give either a document id or --seq N");
-	if ((ex = cli_open(&a, ctx, "proof", EAKTE_OPEN_READ)) != 0)
+	if ((ex = src_open(&a, ctx, "proof", EAKTE_OPEN_READ)) != 0)
 		return ex;
 	if (!have_seq) {
-		if ((rc = eakte_doc_lookup(&d, a, argv[optind])) < 0) {
+		char *dj = NULL;
+		json_t *o;
+		if ((rc = src_read(&a, "doc", argv[optind], 0, &dj)) < 0) {
 			ex = cli_fail("proof", rc);
 			goto out;
 		}
-		seq = eakte_doc_seq(d);
+		o = json_loads(dj, 0, NULL);
+		eakte_free(dj);
+		if (o == NULL) {
+			ex = EXIT_IO;
+			goto out;
+		}
+		seq = (uint64_t)json_integer_value(json_object_get(o, "seq"));
+		json_decref(o);
 	}
-	if ((rc = eakte_proof_inclusion(&text, a, seq)) < 0) {
+	if ((rc = src_read(&a, "proof", NULL, (int64_t)seq, &text)) < 0) {
 		ex = cli_fail("proof", rc);
 		goto out;
 	}
@@ -57,7 +67,6 @@ int cmd_proof(const cli_ctx *ctx, int argc, char **argv)
 	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 out:
 	eakte_free(text);
-	eakte_doc_free(d);
-	eakte_archive_free(a);
+	src_close(&a);
 	return ex;
 }

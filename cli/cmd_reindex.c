@@ -1,5 +1,5 @@
 /* cmd_reindex.c - eakte reindex */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 
@@ -16,7 +16,8 @@ int cmd_reindex(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
+	uint64_t events = 0;
 	int c, rc, ex;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -27,12 +28,12 @@ int cmd_reindex(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("reindex", "reindex takes no arguments");
-	if ((ex = cli_open(&a, ctx, "reindex", EAKTE_OPEN_WRITE)) != 0)
+	if ((ex = src_open(&a, ctx, "reindex", EAKTE_OPEN_WRITE)) != 0)
 		return ex;
-	if ((rc = eakte_reindex(a)) < 0)
+	if ((rc = src_reindex(&a, &events)) < 0)
 		ex = cli_fail("reindex", rc);
 	else
-		printf("index rebuilt from %llu journal events\n", (unsigned long long)eakte_archive_size(a));
-	eakte_archive_free(a);
+		printf("index rebuilt from %llu journal events\n", (unsigned long long)events);
+	src_close(&a);
 	return ex;
 }

@@ -1,5 +1,5 @@
 /* cmd_show.c - eakte show DOC [--history] [--json] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -22,14 +22,14 @@ static const char help[] =
 	"  --json     one JSON object (schema/doc-v1.schema.json; with --history\n"
 	"             schema/history-v1.schema.json)\n";
 
-static int show_history(eakte_archive *a, const char *doc, int json)
+static int show_history(cli_src *a, const char *doc, int json)
 {
 	char *s = NULL;
 	json_t *o, *ev;
 	size_t i;
 	int rc;
 
-	if ((rc = eakte_doc_history_json(&s, a, doc)) < 0)
+	if ((rc = src_read(a, "history", doc, 0, &s)) < 0)
 		return cli_fail("show", rc);
 	if (json) {
 		printf("%s\n", s);
@@ -57,11 +57,11 @@ int cmd_show(const cli_ctx *ctx, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	eakte_archive *a = NULL;
-	eakte_doc *d = NULL;
+	cli_src a = { NULL, NULL };
 	int c, rc, json = 0, history = 0, ex;
-	char *ixjson = NULL;
-	json_t *ixj = NULL;
+	char *ixjson = NULL, *dj = NULL;
+	json_t *ixj = NULL, *d = NULL, *kv, *v;
+	const char *key;
 	size_t i;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -74,66 +74,61 @@ int cmd_show(const cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage("show", "give exactly one document id");
-	if ((ex = cli_open(&a, ctx, "show", EAKTE_OPEN_READ)) != 0)
+	if ((ex = src_open(&a, ctx, "show", EAKTE_OPEN_READ)) != 0)
 		return ex;
-	if ((rc = eakte_doc_lookup(&d, a, argv[optind])) < 0) {
+	/* The record, its metadata checked against the signed event. */
+	if ((rc = src_read(&a, "doc", argv[optind], 0, &dj)) < 0) {
 		ex = cli_fail("show", rc);
 		goto out;
 	}
 	if (history) {
-		ex = show_history(a, argv[optind], json);
+		ex = show_history(&a, argv[optind], json);
+		goto out;
+	}
+	if ((d = json_loads(dj, 0, NULL)) == NULL) {
+		ex = EXIT_IO;
 		goto out;
 	}
 	/* Versions and text status come from the index; a missing index
 	 * entry is reported, the record itself stands without it. */
-	if (eakte_doc_index_json(&ixjson, a, argv[optind]) == 0)
+	if (src_read(&a, "doc-index", argv[optind], 0, &ixjson) == 0)
 		ixj = json_loads(ixjson, 0, NULL);
 	if (json) {
-		char *s;
-		if ((rc = eakte_doc_to_json(&s, d)) < 0) {
-			ex = cli_fail("show", rc);
-			goto out;
-		}
+		char *merged = NULL;
 		if (ixj != NULL) {
-			json_t *o = json_loads(s, 0, NULL);
-			char *merged;
-			if (o != NULL) {
-				json_object_set(o, "versions", json_object_get(ixj, "versions"));
-				json_object_set_new(o, "text", json_pack("{s:O, s:O}", "status", json_object_get(ixj, "text_status"),
-					"reason", json_object_get(ixj, "text_reason")));
-				if (json_is_integer(json_object_get(ixj, "vorgang")))
-					json_object_set(o, "vorgang", json_object_get(ixj, "vorgang"));
-				merged = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-				json_decref(o);
-				if (merged != NULL) {
-					eakte_free(s);
-					s = merged;
-				}
-			}
+			json_object_set(d, "versions", json_object_get(ixj, "versions"));
+			json_object_set_new(d, "text", json_pack("{s:O, s:O}", "status", json_object_get(ixj, "text_status"),
+				"reason", json_object_get(ixj, "text_reason")));
+			if (json_is_integer(json_object_get(ixj, "vorgang")))
+				json_object_set(d, "vorgang", json_object_get(ixj, "vorgang"));
+			merged = json_dumps(d, JSON_COMPACT | JSON_SORT_KEYS);
 		}
-		printf("%s\n", s);
-		free(s);
+		printf("%s\n", merged ? merged : dj);
+		free(merged);
 	} else {
-		printf("Document   %s\n", eakte_doc_id(d));
-		printf("Akte       %s\n", eakte_doc_akte(d));
-		printf("Title      %s\n", eakte_doc_title(d));
-		printf("File name  %s\n", eakte_doc_filename(d));
-		printf("Version    %u\n", eakte_doc_version(d));
-		printf("Type       %s\n", eakte_doc_mime(d));
-		printf("Size       %" PRIu64 " bytes\n", eakte_doc_size(d));
-		printf("SHA-256    %s\n", eakte_doc_sha256(d));
-		printf("Filed      %s by %s (event %" PRIu64 ")\n", eakte_doc_filed_at(d), eakte_doc_actor(d), eakte_doc_seq(d));
-		for (i = 0; i < eakte_doc_meta_count(d); i++) {
-			const char *k, *v;
-			eakte_doc_meta(d, i, &k, &v);
-			printf("%-10s %s=%s\n", i == 0 ? "Metadata" : "", k, v);
-		}
+#define STR(k) json_string_value(json_object_get(d, k))
+#define INT(k) (long long)json_integer_value(json_object_get(d, k))
+		printf("Document   %s\n", STR("id"));
+		printf("Akte       %s\n", STR("akte"));
+		printf("Title      %s\n", STR("title"));
+		printf("File name  %s\n", STR("filename"));
+		printf("Version    %lld\n", INT("version"));
+		printf("Type       %s\n", STR("mime"));
+		printf("Size       %lld bytes\n", INT("size"));
+		printf("SHA-256    %s\n", STR("sha256"));
+		printf("Filed      %s by %s (event %lld)\n", STR("filed_at"), STR("actor"), INT("seq"));
+#undef STR
+#undef INT
+		kv = json_object_get(d, "meta");
+		i = 0;
+		json_object_foreach(kv, key, v)
+			printf("%-10s %s=%s\n", i++ == 0 ? "Metadata" : "", key, json_string_value(v));
 		if (ixj == NULL) {
 			printf("Index      not in the index (run `eakte reindex`)\n");
 		} else {
 			const char *st = json_string_value(json_object_get(ixj, "text_status"));
 			const char *why = json_string_value(json_object_get(ixj, "text_reason"));
-			json_t *vs = json_object_get(ixj, "versions"), *v;
+			json_t *vs = json_object_get(ixj, "versions");
 			if (json_is_integer(json_object_get(ixj, "vorgang")))
 				printf("Vorgang    %lld\n", (long long)json_integer_value(json_object_get(ixj, "vorgang")));
 			if (st && strcmp(st, "ok") == 0)
@@ -153,8 +148,9 @@ int cmd_show(const cli_ctx *ctx, int argc, char **argv)
 	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
 out:
 	json_decref(ixj);
+	json_decref(d);
 	eakte_free(ixjson);
-	eakte_doc_free(d);
-	eakte_archive_free(a);
+	eakte_free(dj);
+	src_close(&a);
 	return ex;
 }

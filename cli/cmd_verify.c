@@ -1,7 +1,8 @@
 /* cmd_verify.c - eakte verify [--quick] [--since CHECKPOINT_FILE] [--json] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +66,9 @@ int cmd_verify(const cli_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	eakte_verify_options vo = EAKTE_VERIFY_OPTIONS_INIT;
-	eakte_verify_report *r = NULL;
-	eakte_archive *a = NULL;
+	cli_src a = { NULL, NULL };
+	char *rj = NULL;
+	json_t *r = NULL;
 	progress_state ps;
 	const char *since = NULL;
 	char *since_text = NULL;
@@ -96,35 +98,37 @@ int cmd_verify(const cli_ctx *ctx, int argc, char **argv)
 	ps.tty = isatty(STDERR_FILENO);
 	vo.progress = on_progress;
 	vo.payload = &ps;
-	if ((ex = cli_open(&a, ctx, "verify", EAKTE_OPEN_READ)) != 0) {
+	if ((ex = src_open(&a, ctx, "verify", EAKTE_OPEN_READ)) != 0) {
 		free(since_text);
 		return ex;
 	}
-	if ((rc = eakte_verify(&r, a, &vo)) < 0) {
+	if ((rc = src_verify(&a, &vo, &rj)) < 0) {
 		ex = cli_fail("verify", rc);
 		goto out;
 	}
-	if (json) {
-		char *s;
-		if ((rc = eakte_verify_report_to_json(&s, r)) < 0) {
-			ex = cli_fail("verify", rc);
-			goto out;
-		}
-		printf("%s\n", s);
-		eakte_free(s);
-	} else if (eakte_verify_report_ok(r)) {
-		printf("OK: %" PRIu64 " events, %" PRIu64 " objects (%" PRIu64 " bytes) verified%s\n",
-			eakte_verify_report_events(r), eakte_verify_report_objects(r), eakte_verify_report_bytes(r),
-			vo.quick ? " (quick: content not re-hashed)" : "");
+	if ((r = json_loads(rj, 0, NULL)) == NULL) {
+		ex = EXIT_IO;
+		goto out;
 	}
-	if (!eakte_verify_report_ok(r))
-		fprintf(stderr, "eakte verify: FAILED: %s\n", eakte_verify_report_failure(r));
-	ex = eakte_verify_report_ok(r) ? EXIT_OK : EXIT_VERIFY;
+	int ok = json_is_true(json_object_get(r, "ok"));
+	if (json)
+		printf("%s\n", rj);
+	else if (ok)
+		printf("OK: %lld events, %lld objects (%lld bytes) verified%s\n",
+			(long long)json_integer_value(json_object_get(r, "events")),
+			(long long)json_integer_value(json_object_get(r, "objects")),
+			(long long)json_integer_value(json_object_get(r, "bytes")),
+			vo.quick ? " (quick: content not re-hashed)" : "");
+	if (!ok)
+		fprintf(stderr, "eakte verify: FAILED: %s\n",
+			json_string_value(json_object_get(json_object_get(r, "failure"), "message")));
+	ex = ok ? EXIT_OK : EXIT_VERIFY;
 	if (fflush(stdout) != 0)
 		ex = EXIT_IO;
 out:
-	eakte_verify_report_free(r);
-	eakte_archive_free(a);
+	json_decref(r);
+	eakte_free(rj);
+	src_close(&a);
 	free(since_text);
 	return ex;
 }

@@ -1,5 +1,5 @@
 /* cmd_verify_proof.c - eakte verify-proof [FILE] [--key VKEY | --key-file F] */
-#include "cli.h"
+#include "source.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -49,14 +49,14 @@ int cmd_verify_proof(const cli_ctx *ctx, int argc, char **argv)
 		owned_key[strcspn(owned_key, "\r\n")] = '\0';
 		key = owned_key;
 	} else if (key == NULL) {
-		eakte_archive *a = NULL;
-		if (ctx->archive == NULL) {
+		cli_src a = { NULL, NULL };
+		if (ctx->archive == NULL && ctx->socket == NULL) {
 			return cli_usage("verify-proof", "no key: give --key VKEY, --key-file F or an archive");
 		}
-		if ((ex = cli_open(&a, ctx, "verify-proof", EAKTE_OPEN_READ)) != 0)
+		if ((ex = src_open(&a, ctx, "verify-proof", EAKTE_OPEN_READ)) != 0)
 			return ex;
-		rc = eakte_archive_verifier_key(&owned_key, a);
-		eakte_archive_free(a);
+		rc = src_read(&a, "verifier-key", NULL, 0, &owned_key);
+		src_close(&a);
 		if (rc < 0)
 			return cli_fail("verify-proof", rc);
 		key = owned_key;

@@ -21,20 +21,20 @@ static const struct {
 	int daemon;          /* works through eakted (--socket) */
 } verbs[] = {
 	{ "init", cmd_init, "create a new archive", 0 },
-	{ "plan", cmd_plan, "import and show the Aktenplan", 0 },
-	{ "akte", cmd_akte, "create, show, list, close and reopen Akten", 0 },
+	{ "plan", cmd_plan, "import and show the Aktenplan", 1 },
+	{ "akte", cmd_akte, "create, show, list, close and reopen Akten", 1 },
 	{ "file", cmd_file, "file documents (or a new version) into an Akte", 1 },
-	{ "meta", cmd_meta, "change a document's metadata", 0 },
-	{ "show", cmd_show, "show a document's record and history", 0 },
-	{ "get", cmd_get, "write a document's content, re-verified", 0 },
+	{ "meta", cmd_meta, "change a document's metadata", 1 },
+	{ "show", cmd_show, "show a document's record and history", 1 },
+	{ "get", cmd_get, "write a document's content, re-verified", 1 },
 	{ "search", cmd_search, "search titles, metadata and text", 1 },
-	{ "ls", cmd_ls, "the tree: Aktenplan, Akten, Vorgänge, documents", 0 },
-	{ "reindex", cmd_reindex, "rebuild the index from the journal", 0 },
-	{ "log", cmd_log, "list the journal, oldest first", 0 },
-	{ "checkpoint", cmd_checkpoint, "print the latest signed checkpoint", 0 },
-	{ "proof", cmd_proof, "print the inclusion proof of an event", 0 },
-	{ "verify-proof", cmd_verify_proof, "check an inclusion proof", 0 },
-	{ "verify", cmd_verify, "verify the whole archive", 0 },
+	{ "ls", cmd_ls, "the tree: Aktenplan, Akten, Vorgänge, documents", 1 },
+	{ "reindex", cmd_reindex, "rebuild the index from the journal", 1 },
+	{ "log", cmd_log, "list the journal, oldest first", 1 },
+	{ "checkpoint", cmd_checkpoint, "print the latest signed checkpoint", 1 },
+	{ "proof", cmd_proof, "print the inclusion proof of an event", 1 },
+	{ "verify-proof", cmd_verify_proof, "check an inclusion proof", 1 },
+	{ "verify", cmd_verify, "verify the whole archive", 1 },
 };
 
 int cli_fail(const char *verb, int err)

@@ -4,6 +4,8 @@
 #include "serve.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,7 @@ typedef struct {
 	size_t npend;
 	int fd_overflow;          /* more descriptors than allowed arrived */
 	char user[64];
+	char actor[96];           /* as the journal records it: unix:UID:NAME */
 	unsigned int roles;
 	uid_t uid;
 } conn;
@@ -273,7 +276,7 @@ static int op_file(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds
 		o.new_version_of = opt_str(d, "new_version_of");
 		o.label = opt_str(d, "label");
 		o.vorgang = vorgang;
-		o.actor = c->user;   /* from SO_PEERCRED, never from the request */
+		o.actor = c->actor;   /* from SO_PEERCRED, never from the request */
 		opts[i] = o;
 		order[i] = fds[k];
 	}
@@ -299,6 +302,320 @@ out:
 	free(ids);
 	free(order);
 	return 0;
+}
+
+#define AUDIT_ROLES (ROLE_AUDITOR | ROLE_ADMIN)
+#define AUDIT_NAMES "auditor or admin"
+#define READ_NAMES "reader, clerk, auditor, records or admin"
+#define WRITE_NAMES "clerk, records or admin"
+
+/* op "read": the JSON or text of one of libeakte's read functions. */
+static int op_read(conn *c, json_t *id, json_t *req)
+{
+	const char *what = opt_str(req, "what"), *arg = opt_str(req, "arg");
+	json_int_t num = json_integer_value(json_object_get(req, "num"));
+	eakte_archive *a = NULL;
+	char *out = NULL;
+	int rc, audit;
+
+	if (what == NULL)
+		return respond_error(c, id, EAKTE_EINVALID, "read needs \"what\"");
+	audit = strcmp(what, "checkpoint") == 0 || strcmp(what, "proof") == 0 || strcmp(what, "verifier-key") == 0;
+	if (audit ? !need(c, id, what, AUDIT_ROLES, AUDIT_NAMES) : !need(c, id, what, READ_ROLES, READ_NAMES))
+		return 0;
+	if (open_read(c, id, &a) < 0)
+		return 0;
+	if (strcmp(what, "plan") == 0)
+		rc = eakte_plan_json(&out, a, arg);
+	else if (strcmp(what, "akte") == 0 && arg)
+		rc = eakte_akte_json(&out, a, arg);
+	else if (strcmp(what, "akten") == 0 && num >= 0 && num <= 2)
+		rc = eakte_akte_list_json(&out, a, arg, (int)num);
+	else if (strcmp(what, "tree") == 0)
+		rc = eakte_tree_json(&out, a);
+	else if (strcmp(what, "history") == 0 && arg)
+		rc = eakte_doc_history_json(&out, a, arg);
+	else if (strcmp(what, "doc-index") == 0 && arg)
+		rc = eakte_doc_index_json(&out, a, arg);
+	else if (strcmp(what, "doc") == 0 && arg && num >= 0 && num <= UINT32_MAX) {
+		eakte_doc *d = NULL;
+		rc = num > 0 ? eakte_doc_lookup_version(&d, a, arg, (unsigned int)num) : eakte_doc_lookup(&d, a, arg);
+		if (rc == 0)
+			rc = eakte_doc_to_json(&out, d);
+		eakte_doc_free(d);
+	} else if (strcmp(what, "checkpoint") == 0)
+		rc = eakte_checkpoint_latest(&out, a);
+	else if (strcmp(what, "verifier-key") == 0)
+		rc = eakte_archive_verifier_key(&out, a);
+	else if (strcmp(what, "proof") == 0 && num >= 0)
+		rc = eakte_proof_inclusion(&out, a, (uint64_t)num);
+	else {
+		eakte_archive_free(a);
+		return respond_error(c, id, EAKTE_EINVALID, "read: unknown \"what\" or missing argument "
+			"(plan, akte, akten, tree, history, doc-index, doc, checkpoint, verifier-key, proof)");
+	}
+	if (rc < 0)
+		respond_lib_error(c, id, rc);
+	else
+		respond(c, id, json_pack("{s:b, s:s}", "ok", 1, "json", out));
+	eakte_free(out);
+	eakte_archive_free(a);
+	return 0;
+}
+
+/* op "get": the content of a document, written into the descriptor sent. */
+static int op_get(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds)
+{
+	const char *doc = opt_str(req, "doc");
+	json_int_t version = json_integer_value(json_object_get(req, "version"));
+	eakte_archive *a = NULL;
+	eakte_doc *d = NULL;
+	int rc;
+
+	if (!need(c, id, "get", READ_ROLES, READ_NAMES))
+		return 0;
+	if (doc == NULL || nfds != 1 || version < 0 || version > UINT32_MAX)
+		return respond_error(c, id, EAKTE_EINVALID, "get needs \"doc\", an optional \"version\" and one descriptor to write to");
+	if (open_read(c, id, &a) < 0)
+		return 0;
+	if ((rc = eakte_doc_lookup_version(&d, a, doc, (unsigned int)version)) < 0 ||
+	    (rc = eakte_doc_read_to_fd(a, d, fds[0])) < 0)
+		respond_lib_error(c, id, rc);
+	else
+		respond(c, id, json_pack("{s:b}", "ok", 1));
+	eakte_doc_free(d);
+	eakte_archive_free(a);
+	return 0;
+}
+
+typedef struct {
+	int fd;
+	int err;
+} log_out;
+
+/* One event per line: seq, time, actor, action, subject, commit, leaf and
+ * the canonical event, separated by tabs (none of them holds a tab or a
+ * newline: canonical JSON escapes control characters). */
+static int log_line(const eakte_event *e, void *payload)
+{
+	log_out *o = payload;
+	char *line = NULL;
+	int n = asprintf(&line, "%" PRIu64 "\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+		e->seq, e->time, e->actor, e->action, e->subject, e->commit, e->leaf_hash, e->json);
+
+	if (n < 0)
+		return 1;
+	for (size_t done = 0; done < (size_t)n;) {
+		ssize_t w = write(o->fd, line + done, (size_t)n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			o->err = errno;
+			free(line);
+			return 1;
+		}
+		done += (size_t)w;
+	}
+	free(line);
+	return 0;
+}
+
+static int op_log(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds)
+{
+	json_int_t from = json_integer_value(json_object_get(req, "from"));
+	eakte_archive *a = NULL;
+	log_out o = { -1, 0 };
+	int rc;
+
+	if (!need(c, id, "log", AUDIT_ROLES, AUDIT_NAMES))
+		return 0;
+	if (nfds != 1 || from < 0)
+		return respond_error(c, id, EAKTE_EINVALID, "log needs \"from\" (0 or more) and one descriptor to write to");
+	if (open_read(c, id, &a) < 0)
+		return 0;
+	o.fd = fds[0];
+	rc = eakte_journal_foreach(a, (uint64_t)from, log_line, &o);
+	if (rc < 0)
+		respond_lib_error(c, id, rc);
+	else if (rc > 0)
+		respond_error(c, id, EAKTE_EIO, "cannot write the journal to the client: %s", strerror(o.err ? o.err : EPIPE));
+	else
+		respond(c, id, json_pack("{s:b}", "ok", 1));
+	eakte_archive_free(a);
+	return 0;
+}
+
+static int op_verify(conn *c, json_t *id, json_t *req)
+{
+	eakte_verify_options vo = EAKTE_VERIFY_OPTIONS_INIT;
+	eakte_verify_report *r = NULL;
+	eakte_archive *a = NULL;
+	char *out = NULL;
+	int rc;
+
+	if (!need(c, id, "verify", AUDIT_ROLES, AUDIT_NAMES))
+		return 0;
+	vo.quick = json_is_true(json_object_get(req, "quick"));
+	vo.since = opt_str(req, "since");
+	vo.since_len = vo.since ? json_string_length(json_object_get(req, "since")) : 0;
+	if (open_read(c, id, &a) < 0)
+		return 0;
+	if ((rc = eakte_verify(&r, a, &vo)) < 0 || (rc = eakte_verify_report_to_json(&out, r)) < 0)
+		respond_lib_error(c, id, rc);
+	else
+		respond(c, id, json_pack("{s:b, s:s, s:b, s:s}", "ok", 1, "json", out, "passed", eakte_verify_report_ok(r),
+			"failure", eakte_verify_report_failure(r)));
+	eakte_free(out);
+	eakte_verify_report_free(r);
+	eakte_archive_free(a);
+	return 0;
+}
+
+/* ---- writes other than filing: run alone on the writer's archive ---- */
+
+typedef struct {
+	const char *op;
+	json_t *req;
+	const char *actor;
+	const int *fds;
+	size_t nfds;
+	json_t *result;          /* fields for the response */
+	char err[512];           /* an error of the daemon's own (else libeakte's) */
+} write_call;
+
+static int write_fail(write_call *w, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int write_fail(write_call *w, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(w->err, sizeof(w->err), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+#define PLAN_MAX (16u << 20)
+
+/* The whole content of `fd`, at most `max` bytes. */
+static int read_fd_all(write_call *w, int fd, char **out, size_t *len, size_t max)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap + 1);
+
+	*out = NULL;
+	if (buf == NULL)
+		return write_fail(w, EAKTE_ENOMEM, "out of memory reading the file");
+	for (;;) {
+		ssize_t r;
+		if (n == cap) {
+			char *nb;
+			if (cap > max) {
+				free(buf);
+				return write_fail(w, EAKTE_EINVALID, "the file is larger than %zu bytes", max);
+			}
+			nb = realloc(buf, cap * 2 + 1);
+			if (nb == NULL) {
+				free(buf);
+				return write_fail(w, EAKTE_ENOMEM, "out of memory reading the file");
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			free(buf);
+			return write_fail(w, EAKTE_EIO, "cannot read the file: %s", strerror(e));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(buf);
+		return write_fail(w, EAKTE_EINVALID, "the file is larger than %zu bytes", max);
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int run_write(eakte_archive *a, void *arg)
+{
+	write_call *w = arg;
+	json_t *req = w->req;
+	const char *op = w->op;
+	int rc;
+
+	if (strcmp(op, "akte-create") == 0) {
+		eakte_akte_options ao = EAKTE_AKTE_OPTIONS_INIT;
+		char *az = NULL;
+		ao.plan = opt_str(req, "plan");
+		ao.title = opt_str(req, "title");
+		ao.az = opt_str(req, "az");
+		ao.actor = w->actor;
+		if ((rc = eakte_akte_create(a, &ao, &az)) == 0)
+			w->result = json_pack("{s:s}", "az", az);
+		eakte_free(az);
+	} else if (strcmp(op, "vorgang-create") == 0) {
+		int64_t n = 0;
+		if ((rc = eakte_vorgang_create(a, opt_str(req, "az"), opt_str(req, "title"), w->actor, &n)) == 0)
+			w->result = json_pack("{s:I}", "vorgang", (json_int_t)n);
+	} else if (strcmp(op, "akte-close") == 0) {
+		rc = eakte_akte_close(a, opt_str(req, "az"), opt_str(req, "date"), w->actor);
+	} else if (strcmp(op, "akte-reopen") == 0) {
+		rc = eakte_akte_reopen(a, opt_str(req, "az"), w->actor);
+	} else if (strcmp(op, "meta-set") == 0) {
+		const char **items = NULL;
+		size_t n = 0;
+		if (str_list(req, "items", &items, &n) < 0)
+			return write_fail(w, EAKTE_EINVALID, "\"items\" must be an array of \"KEY=VALUE\" strings");
+		rc = eakte_meta_set(a, opt_str(req, "doc"), opt_str(req, "title"), items, n, w->actor);
+		free(items);
+	} else if (strcmp(op, "plan-import") == 0) {
+		char *buf = NULL;
+		size_t len = 0, count = 0;
+		if (w->nfds != 1)
+			return write_fail(w, EAKTE_EINVALID, "plan-import needs the file as one descriptor");
+		if ((rc = read_fd_all(w, w->fds[0], &buf, &len, PLAN_MAX)) < 0)
+			return rc;
+		if ((rc = eakte_plan_import(a, buf, len, opt_str(req, "name") ? opt_str(req, "name") : "plan", w->actor, &count)) == 0)
+			w->result = json_pack("{s:I}", "count", (json_int_t)count);
+		free(buf);
+	} else if (strcmp(op, "reindex") == 0) {
+		if ((rc = eakte_reindex(a)) == 0)
+			w->result = json_pack("{s:I}", "events", (json_int_t)eakte_archive_size(a));
+	} else {
+		return write_fail(w, EAKTE_EINVALID, "unknown write \"%s\"", op);
+	}
+	if (rc == 0 && eakte_extract_pending(a, 0) < 0)
+		fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
+	return rc;
+}
+
+static int op_write(conn *c, json_t *id, const char *op, json_t *req, const int *fds, size_t nfds)
+{
+	int admin = strcmp(op, "plan-import") == 0 || strcmp(op, "reindex") == 0;
+	write_call wc = { op, req, c->actor, fds, nfds, NULL, "" };
+	wjob job;
+
+	if (admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
+		return 0;
+	memset(&job, 0, sizeof(job));
+	job.call = run_write;
+	job.arg = &wc;
+	writer_submit(c->ctx->writer, &job);
+	if (job.rc < 0) {
+		json_decref(wc.result);
+		return respond_error(c, id, job.rc, "%s", wc.err[0] ? wc.err : job.error);
+	}
+	if (wc.result == NULL)
+		wc.result = json_object();
+	json_object_set_new(wc.result, "ok", json_true());
+	return respond(c, id, wc.result);
 }
 
 static void handle(conn *c, const char *line, size_t len, const int *fds, size_t nfds)
@@ -331,8 +648,21 @@ static void handle(conn *c, const char *line, size_t len, const int *fds, size_t
 		op_show(c, id, req);
 	else if (strcmp(op, "file") == 0)
 		op_file(c, id, req, fds, nfds);
+	else if (strcmp(op, "read") == 0)
+		op_read(c, id, req);
+	else if (strcmp(op, "get") == 0)
+		op_get(c, id, req, fds, nfds);
+	else if (strcmp(op, "log") == 0)
+		op_log(c, id, req, fds, nfds);
+	else if (strcmp(op, "verify") == 0)
+		op_verify(c, id, req);
+	else if (strcmp(op, "akte-create") == 0 || strcmp(op, "vorgang-create") == 0 || strcmp(op, "akte-close") == 0 ||
+		 strcmp(op, "akte-reopen") == 0 || strcmp(op, "meta-set") == 0 || strcmp(op, "plan-import") == 0 ||
+		 strcmp(op, "reindex") == 0)
+		op_write(c, id, op, req, fds, nfds);
 	else
-		respond_error(c, id, EAKTE_EINVALID, "unknown op \"%.64s\" (ops: hello, file, search, show)", op);
+		respond_error(c, id, EAKTE_EINVALID, "unknown op \"%.64s\" (ops: hello, search, show, read, get, log, "
+			"verify, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex)", op);
 	json_decref(req);
 }
 
@@ -414,6 +744,11 @@ void serve_connection(const serve_ctx *ctx, int sock)
 	c.uid = cred.uid;
 	pthread_rwlock_rdlock(ctx->conf_lock);
 	c.roles = dconf_roles_of(ctx->conf, cred.uid, c.user, sizeof(c.user));
+	/* The same form as an embedded writer's actor (the calling Unix user). */
+	if (strncmp(c.user, "uid:", 4) == 0)
+		snprintf(c.actor, sizeof(c.actor), "unix:%u", (unsigned)cred.uid);
+	else
+		snprintf(c.actor, sizeof(c.actor), "unix:%u:%s", (unsigned)cred.uid, c.user);
 	tv.tv_sec = ctx->conf->client_timeout_s;
 	pthread_rwlock_unlock(ctx->conf_lock);
 	tv.tv_usec = 0;

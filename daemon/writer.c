@@ -76,6 +76,14 @@ static int file_together(writer *w, wjob **jobs, size_t n)
 
 static void process(writer *w, wjob **jobs, size_t n)
 {
+	if (n == 1 && jobs[0]->call != NULL) {
+		int rc = jobs[0]->call(w->a, jobs[0]->arg);
+		if (rc < 0)
+			fail_job(jobs[0], rc);
+		else
+			w->commits++;
+		return;
+	}
 	/* One commit for everything; if any document is refused, each
 	 * request on its own, so that one client's bad file does not fail
 	 * the others (their documents are then written again, which costs
@@ -111,7 +119,7 @@ static void *run(void *arg)
 		}
 		if (w->head == NULL && w->stopping)
 			break;
-		if (w->batch_wait_ms > 0 && w->queued_docs < w->batch_max) {
+		if (w->batch_wait_ms > 0 && w->queued_docs < w->batch_max && w->head->call == NULL) {
 			/* Give concurrent clients a moment to join this commit. */
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
@@ -122,7 +130,8 @@ static void *run(void *arg)
 			       pthread_cond_timedwait(&w->work, &w->mu, &until) != ETIMEDOUT)
 				;
 		}
-		while (w->head != NULL && (n == 0 || docs + w->head->n <= w->batch_max)) {
+		while (w->head != NULL && (n == 0 || (docs + w->head->n <= w->batch_max &&
+		       w->head->call == NULL && jobs[0]->call == NULL))) {
 			wjob *j = w->head;
 			if (n == cap) {
 				size_t nc = cap ? cap * 2 : 64;

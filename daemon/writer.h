@@ -11,10 +11,14 @@
 #include <pthread.h>
 
 typedef struct wjob {
-	/* in: */
+	/* in: either documents to file (n, fds, opts) ... */
 	size_t n;
 	const int *fds;
 	const eakte_file_options *opts;
+	/* ... or another write, run alone on the writer's archive
+	 * (Akte, metadata, Aktenplan, reindex): returns a libeakte code. */
+	int (*call)(eakte_archive *archive, void *arg);
+	void *arg;
 	/* out: */
 	char (*ids)[EAKTE_ID_LEN + 1];
 	int rc;

@@ -1,0 +1,391 @@
+/*
+ * source.c - the archive itself or eakted; see source.h and
+ * schema/protocol-v1.md.
+ */
+#include "source.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+int src_open(cli_src *s, const cli_ctx *ctx, const char *verb, unsigned int flags)
+{
+	memset(s, 0, sizeof(*s));
+	if (ctx->socket != NULL)
+		return cli_connect(&s->c, ctx, verb);
+	return cli_open(&s->a, ctx, verb, flags);
+}
+
+void src_close(cli_src *s)
+{
+	eakte_archive_free(s->a);
+	eakte_client_free(s->c);
+	s->a = NULL;
+	s->c = NULL;
+}
+
+const char *src_warning(const cli_src *s)
+{
+	return s->a ? eakte_archive_warning(s->a) : "";
+}
+
+/*
+ * Send `req` (consumed) with fds, and return the response object.  A
+ * request that cannot be built (a string that is not UTF-8) is refused
+ * as the library would refuse the bytes.
+ */
+static int call(cli_src *s, json_t *req, const int *fds, size_t nfds, json_t **resp)
+{
+	char *line = req ? json_dumps(req, JSON_COMPACT) : NULL, *out = NULL;
+	int rc;
+
+	*resp = NULL;
+	json_decref(req);
+	if (line == NULL) {
+		fprintf(stderr, "eakte: an argument is not valid UTF-8\n");
+		return EAKTE_EINVALID;
+	}
+	rc = eakte_client_call(s->c, line, fds, nfds, &out);
+	free(line);
+	if (rc < 0)
+		return rc;
+	*resp = json_loads(out, 0, NULL);
+	eakte_free(out);
+	return *resp ? 0 : EAKTE_EIO;
+}
+
+/* A text field of a response as a string the caller frees with eakte_free(). */
+static int take_text(json_t *resp, const char *key, char **out)
+{
+	const char *v = json_string_value(json_object_get(resp, key));
+
+	*out = v ? strdup(v) : NULL;
+	json_decref(resp);
+	return *out ? 0 : EAKTE_EIO;
+}
+
+int src_read(cli_src *s, const char *what, const char *arg, int64_t num, char **out)
+{
+	json_t *resp;
+	int rc;
+
+	*out = NULL;
+	if (s->a != NULL) {
+		eakte_doc *d = NULL;
+		if (strcmp(what, "plan") == 0)
+			return eakte_plan_json(out, s->a, arg);
+		if (strcmp(what, "akte") == 0)
+			return eakte_akte_json(out, s->a, arg);
+		if (strcmp(what, "akten") == 0)
+			return eakte_akte_list_json(out, s->a, arg, (int)num);
+		if (strcmp(what, "tree") == 0)
+			return eakte_tree_json(out, s->a);
+		if (strcmp(what, "history") == 0)
+			return eakte_doc_history_json(out, s->a, arg);
+		if (strcmp(what, "doc-index") == 0)
+			return eakte_doc_index_json(out, s->a, arg);
+		if (strcmp(what, "checkpoint") == 0)
+			return eakte_checkpoint_latest(out, s->a);
+		if (strcmp(what, "verifier-key") == 0)
+			return eakte_archive_verifier_key(out, s->a);
+		if (strcmp(what, "proof") == 0)
+			return eakte_proof_inclusion(out, s->a, (uint64_t)num);
+		/* "doc" */
+		rc = num > 0 ? eakte_doc_lookup_version(&d, s->a, arg, (unsigned int)num) : eakte_doc_lookup(&d, s->a, arg);
+		if (rc == 0)
+			rc = eakte_doc_to_json(out, d);
+		eakte_doc_free(d);
+		return rc;
+	}
+	json_t *req = json_pack("{s:i, s:s, s:s, s:I}", "v", 1, "op", "read", "what", what, "num", (json_int_t)num);
+	if (req != NULL && arg != NULL && json_object_set_new(req, "arg", json_string(arg)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = call(s, req, NULL, 0, &resp)) < 0)
+		return rc;
+	return take_text(resp, "json", out);
+}
+
+int src_get(cli_src *s, const char *doc, unsigned int version, int fd)
+{
+	json_t *resp;
+	int rc;
+
+	if (s->a != NULL) {
+		eakte_doc *d = NULL;
+		if ((rc = eakte_doc_lookup_version(&d, s->a, doc, version)) == 0)
+			rc = eakte_doc_read_to_fd(s->a, d, fd);
+		eakte_doc_free(d);
+		return rc;
+	}
+	rc = call(s, json_pack("{s:i, s:s, s:s, s:I}", "v", 1, "op", "get", "doc", doc, "version", (json_int_t)version),
+		&fd, 1, &resp);
+	json_decref(resp);
+	return rc;
+}
+
+/* Split a line of the daemon's log stream into an event (see op_log). */
+static int parse_event(char *line, eakte_event *e)
+{
+	char *f[8];
+	size_t n = 0;
+
+	f[n++] = line;
+	for (char *p = line; *p && n < 8; p++)
+		if (*p == '\t') {
+			*p = '\0';
+			f[n++] = p + 1;
+		}
+	if (n != 8)
+		return -1;
+	memset(e, 0, sizeof(*e));
+	e->seq = strtoull(f[0], NULL, 10);
+	e->time = f[1];
+	e->actor = f[2];
+	e->action = f[3];
+	e->subject = f[4];
+	e->commit = f[5];
+	e->leaf_hash = f[6];
+	e->json = f[7];
+	e->json_len = strlen(f[7]);
+	return 0;
+}
+
+int src_log(cli_src *s, uint64_t from, eakte_event_cb cb, void *payload)
+{
+	json_t *resp = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int p[2], rc = 0, stop = 0;
+	FILE *in;
+
+	if (s->a != NULL)
+		return eakte_journal_foreach(s->a, from, cb, payload);
+	/* The events come through a pipe, so that a long journal streams. */
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		fprintf(stderr, "eakte log: cannot create a pipe: %s\n", strerror(errno));
+		return EAKTE_EIO;
+	}
+	json_t *req = json_pack("{s:i, s:s, s:I}", "v", 1, "op", "log", "from", (json_int_t)from);
+	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	json_decref(req);
+	rc = text ? eakte_client_send(s->c, text, &p[1], 1) : EAKTE_ENOMEM;
+	free(text);
+	close(p[1]);
+	if (rc < 0 || (in = fdopen(p[0], "r")) == NULL) {
+		close(p[0]);
+		return rc < 0 ? rc : EAKTE_ENOMEM;
+	}
+	while ((len = getline(&line, &cap, in)) > 0) {
+		eakte_event e;
+		if (stop)
+			continue;   /* drain, so that the daemon finishes */
+		if (line[len - 1] == '\n')
+			line[len - 1] = '\0';
+		if (parse_event(line, &e) < 0) {
+			fprintf(stderr, "eakte log: eakted sent a malformed event line\n");
+			rc = EAKTE_EIO;
+			stop = 1;
+			continue;
+		}
+		if ((rc = cb(&e, payload)) != 0)
+			stop = 1;
+	}
+	free(line);
+	fclose(in);
+	{
+		char *out = NULL;
+		int r2 = eakte_client_recv(s->c, &out);
+		eakte_free(out);
+		json_decref(resp);
+		if (rc == 0)
+			rc = r2;
+	}
+	return rc;
+}
+
+/* A write through the daemon; fields of its response stay in *resp. */
+static int write_op(cli_src *s, json_t *req, const int *fds, size_t nfds, json_t **resp)
+{
+	json_t *r = NULL;
+	int rc;
+
+	rc = call(s, req, fds, nfds, &r);
+	if (resp)
+		*resp = r;
+	else
+		json_decref(r);
+	return rc;
+}
+
+static json_t *req_new(const char *op)
+{
+	return json_pack("{s:i, s:s}", "v", 1, "op", op);
+}
+
+static int put(json_t *o, const char *k, const char *v)
+{
+	return v == NULL ? 0 : json_object_set_new(o, k, json_string(v));
+}
+
+int src_akte_create(cli_src *s, const eakte_akte_options *o, char **az)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	*az = NULL;
+	if (s->a != NULL)
+		return eakte_akte_create(s->a, o, az);
+	req = req_new("akte-create");
+	if (req && (put(req, "plan", o->plan) < 0 || put(req, "title", o->title) < 0 || put(req, "az", o->az) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = write_op(s, req, NULL, 0, &resp)) < 0)
+		return rc;
+	return take_text(resp, "az", az);
+}
+
+int src_vorgang_create(cli_src *s, const char *az, const char *title, int64_t *n)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (s->a != NULL)
+		return eakte_vorgang_create(s->a, az, title, NULL, n);
+	req = req_new("vorgang-create");
+	if (req && (put(req, "az", az) < 0 || put(req, "title", title) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = write_op(s, req, NULL, 0, &resp)) < 0)
+		return rc;
+	*n = (int64_t)json_integer_value(json_object_get(resp, "vorgang"));
+	json_decref(resp);
+	return 0;
+}
+
+int src_akte_close(cli_src *s, const char *az, const char *date)
+{
+	json_t *req;
+
+	if (s->a != NULL)
+		return eakte_akte_close(s->a, az, date, NULL);
+	req = req_new("akte-close");
+	if (req && (put(req, "az", az) < 0 || put(req, "date", date) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	return write_op(s, req, NULL, 0, NULL);
+}
+
+int src_akte_reopen(cli_src *s, const char *az)
+{
+	json_t *req;
+
+	if (s->a != NULL)
+		return eakte_akte_reopen(s->a, az, NULL);
+	req = req_new("akte-reopen");
+	if (req && put(req, "az", az) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	return write_op(s, req, NULL, 0, NULL);
+}
+
+int src_meta_set(cli_src *s, const char *doc, const char *title, const char *const *items, size_t n)
+{
+	json_t *req, *arr;
+
+	if (s->a != NULL)
+		return eakte_meta_set(s->a, doc, title, items, n, NULL);
+	req = req_new("meta-set");
+	arr = json_array();
+	for (size_t i = 0; arr != NULL && i < n; i++)
+		if (json_array_append_new(arr, json_string(items[i])) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (req && (arr == NULL || json_object_set_new(req, "items", arr) < 0 || put(req, "doc", doc) < 0 ||
+	    put(req, "title", title) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	return write_op(s, req, NULL, 0, NULL);
+}
+
+int src_plan_import(cli_src *s, const char *buf, size_t len, const char *name, size_t *count)
+{
+	json_t *req, *resp = NULL;
+	int fd, rc;
+
+	if (s->a != NULL)
+		return eakte_plan_import(s->a, buf, len, name, NULL, count);
+	/* The file goes as a descriptor: its bytes, whatever their encoding,
+	 * reach the library unchanged. */
+	fd = memfd_create("eakte-plan", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len || lseek(fd, 0, SEEK_SET) != 0) {
+		fprintf(stderr, "eakte plan: cannot pass the file to eakted: %s\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EAKTE_EIO;
+	}
+	req = req_new("plan-import");
+	if (req && put(req, "name", name) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	rc = write_op(s, req, &fd, 1, &resp);
+	close(fd);
+	if (rc == 0)
+		*count = (size_t)json_integer_value(json_object_get(resp, "count"));
+	json_decref(resp);
+	return rc;
+}
+
+int src_reindex(cli_src *s, uint64_t *events)
+{
+	json_t *resp = NULL;
+	int rc;
+
+	if (s->a != NULL) {
+		rc = eakte_reindex(s->a);
+		*events = eakte_archive_size(s->a);
+		return rc;
+	}
+	if ((rc = write_op(s, req_new("reindex"), NULL, 0, &resp)) == 0)
+		*events = (uint64_t)json_integer_value(json_object_get(resp, "events"));
+	json_decref(resp);
+	return rc;
+}
+
+int src_verify(cli_src *s, const eakte_verify_options *vo, char **json)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	*json = NULL;
+	if (s->a != NULL) {
+		eakte_verify_report *r = NULL;
+		if ((rc = eakte_verify(&r, s->a, vo)) == 0)
+			rc = eakte_verify_report_to_json(json, r);
+		eakte_verify_report_free(r);
+		return rc;
+	}
+	req = json_pack("{s:i, s:s, s:b}", "v", 1, "op", "verify", "quick", vo->quick);
+	if (req && vo->since && json_object_set_new(req, "since", json_stringn(vo->since, vo->since_len)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = call(s, req, NULL, 0, &resp)) < 0)
+		return rc;
+	return take_text(resp, "json", json);
+}
