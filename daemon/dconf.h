@@ -19,6 +19,29 @@ enum {
 };
 
 #define DCONF_MAX_ROLES 64
+#define DCONF_MAX_HOTFOLDERS 256
+#define DCONF_HF_MAX_META 32
+
+/* One scanner hotfolder: [hotfolder NAME] or --hotfolder DIR[=AZ]. */
+typedef struct {
+	char name[64];
+	char dir[4096];
+	char akte[257];              /* an Aktenzeichen, or "sidecar" */
+	long long vorgang;           /* 0: none */
+	char meta[DCONF_HF_MAX_META][512];   /* default "KEY=VALUE" */
+	size_t nmeta;
+	char done_dir[4096];         /* "" : DIR/done */
+	char error_dir[4096];        /* "" : DIR/error */
+	int remove_done;             /* after_filing = remove */
+	int sidecar_required;        /* sidecar = required (always with akte = sidecar) */
+	unsigned int sidecar_wait_s;
+	unsigned int settle_ms;
+	unsigned int rescan_s;       /* 0: only at start and after an overflow */
+	unsigned int zip_max_members;
+	unsigned long long zip_max_bytes;
+	unsigned int zip_max_ratio;
+	int from_flag;               /* given with --hotfolder: kept over SIGHUP */
+} dconf_hotfolder;
 
 typedef struct {
 	char group[64];
@@ -39,9 +62,20 @@ typedef struct {
 	dconf_role roles[DCONF_MAX_ROLES];
 	size_t nroles;
 	char path[4096];         /* the config file, "" if none */
+	dconf_hotfolder *hotfolders;   /* malloc'd; dconf_free() */
+	size_t nhotfolders;
 } dconf;
 
 void dconf_defaults(dconf *c);
+
+/* Free what dconf_load() and dconf_add_hotfolder() allocated. */
+void dconf_free(dconf *c);
+
+/* "DIR[=AZ]" as given to --hotfolder (no AZ: the Akte comes from sidecars). */
+int dconf_add_hotfolder_flag(dconf *c, const char *arg, char *err, size_t errlen);
+
+/* Copy the hotfolders of `from` given by flags into `to` (for SIGHUP). */
+int dconf_keep_flag_hotfolders(dconf *to, const dconf *from, char *err, size_t errlen);
 
 /* Read FILE into c.  On error returns -1 with a message naming the line. */
 int dconf_load(dconf *c, const char *file, char *err, size_t errlen);

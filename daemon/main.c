@@ -2,14 +2,17 @@
  * main.c - eakted, the archive's single writer for many users.
  *
  *   eakted --config FILE [--check-config]
- *   eakted --archive DIR --socket PATH [--role GROUP=ROLE]...
+ *   eakted --archive DIR --socket PATH [--role GROUP=ROLE]... [--hotfolder DIR[=AZ]]...
  *
  * Start-up in this order: configuration, socket, archive (taking its
- * writer lock), privilege drop, writer thread, READY=1.  SIGTERM stops
- * accepting, lets the requests in flight finish and exits; SIGHUP
- * re-reads the roles from the configuration file.
+ * writer lock), privilege drop, writer thread, hotfolder threads (they
+ * file through the writer), READY=1.  SIGTERM stops the hotfolders (a
+ * file being filed finishes), stops accepting, lets the requests in
+ * flight finish and exits; SIGHUP re-reads the roles and the hotfolders
+ * from the configuration file.
  */
 #include "dconf.h"
+#include "hotfolder.h"
 #include "serve.h"
 #include "writer.h"
 
@@ -44,9 +47,12 @@ static const char usage[] =
 	"  --archive DIR       the archive (created with `eakte init`)\n"
 	"  --socket PATH       where to listen\n"
 	"  --role GROUP=ROLES  give the members of a Unix group roles:\n"
-	"                      reader, clerk, auditor, records, admin\n";
+	"                      reader, clerk, auditor, records, admin\n"
+	"  --hotfolder DIR[=AZ]  watch DIR and file what is put there into Akte AZ\n"
+	"                      (no AZ: the Akte comes from each file's sidecar)\n";
 
 static dconf conf;
+static hotfolders *hfs;
 static pthread_rwlock_t conf_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 /* Open connections, so that SIGTERM can end the idle ones. */
@@ -178,7 +184,21 @@ static void reload(void)
 		fprintf(stderr, "eakted: re-read the roles from %s (%zu groups)\n", conf.path, fresh.nroles);
 		if (strcmp(fresh.archive, conf.archive) != 0 || strcmp(fresh.socket, conf.socket) != 0)
 			fprintf(stderr, "eakted: SIGHUP: archive and socket changes take effect at the next start\n");
+		/* Hotfolders given as flags are not in the file: they stay. */
+		if (dconf_keep_flag_hotfolders(&fresh, &conf, err, sizeof(err)) < 0 ||
+		    dconf_check(&fresh, err, sizeof(err)) < 0) {
+			fprintf(stderr, "eakted: SIGHUP: keeping the old hotfolders: %s\n", err);
+		} else {
+			hotfolders_reload(hfs, &fresh);
+			/* Only this thread reads conf.hotfolders. */
+			dconf_free(&conf);
+			conf.hotfolders = fresh.hotfolders;
+			conf.nhotfolders = fresh.nhotfolders;
+			fresh.hotfolders = NULL;
+			fresh.nhotfolders = 0;
+		}
 	}
+	dconf_free(&fresh);
 	sd_notify(0, "READY=1");
 }
 
@@ -190,6 +210,7 @@ int main(int argc, char **argv)
 		{ "archive", required_argument, NULL, 'a' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "role", required_argument, NULL, 'r' },
+		{ "hotfolder", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -197,6 +218,8 @@ int main(int argc, char **argv)
 	const char *config = NULL, *archive = NULL, *sockpath = NULL;
 	char *roles[DCONF_MAX_ROLES];
 	size_t nroles = 0;
+	const char *hotdirs[DCONF_MAX_HOTFOLDERS];
+	size_t nhotdirs = 0;
 	int c, check = 0, lfd, sfd, rc = 0;
 	char err[600];
 	eakte_archive *a = NULL;
@@ -216,6 +239,13 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			roles[nroles++] = optarg;
+			break;
+		case 'H':
+			if (nhotdirs == DCONF_MAX_HOTFOLDERS) {
+				fprintf(stderr, "eakted: too many --hotfolder flags\n");
+				return 2;
+			}
+			hotdirs[nhotdirs++] = optarg;
 			break;
 		case 'h': fputs(usage, stdout); return 0;
 		case 'V': printf("eakted %s\n", eakte_version()); return 0;
@@ -252,13 +282,18 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	for (size_t i = 0; i < nhotdirs; i++)
+		if (dconf_add_hotfolder_flag(&conf, hotdirs[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "eakted: --hotfolder: %s\n", err);
+			return 2;
+		}
 	if (dconf_check(&conf, err, sizeof(err)) < 0) {
 		fprintf(stderr, "eakted: %s\n", err);
 		return 2;
 	}
 	if (check) {
-		printf("eakted: configuration is valid (archive %s, socket %s, %zu role entries)\n",
-			conf.archive, conf.socket, conf.nroles);
+		printf("eakted: configuration is valid (archive %s, socket %s, %zu role entries, %zu hotfolders)\n",
+			conf.archive, conf.socket, conf.nroles, conf.nhotfolders);
 		return 0;
 	}
 
@@ -289,6 +324,11 @@ int main(int argc, char **argv)
 	ctx.conf = &conf;
 	ctx.conf_lock = &conf_lock;
 	ctx.writer = w;
+	if (hotfolders_start(&hfs, &conf, conf.archive, w) < 0) {
+		writer_stop(w);
+		unlink(conf.socket);
+		return 5;
+	}
 	conns = calloc(conf.max_clients, sizeof(*conns));
 	if (conns == NULL) {
 		fprintf(stderr, "eakted: out of memory\n");
@@ -359,6 +399,7 @@ int main(int argc, char **argv)
 	/* Drain: no new clients; idle clients see end-of-file; requests in
 	 * flight finish and are answered; then the writer empties its queue. */
 	sd_notify(0, "STOPPING=1\nSTATUS=finishing the requests in flight");
+	hotfolders_stop(hfs);
 	close(lfd);
 	unlink(conf.socket);
 	pthread_mutex_lock(&conns_mu);
@@ -369,6 +410,7 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&conns_mu);
 	writer_stop(w);
 	free(conns);
+	dconf_free(&conf);
 	fprintf(stderr, "eakted: stopped\n");
 	return 0;
 }
