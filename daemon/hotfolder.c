@@ -785,7 +785,7 @@ static int already_filed(hf *h, const char *akte, const char *sha, char id[EAKTE
 	pthread_mutex_unlock(&recent_mu);
 	if (found)
 		return 1;
-	if (h->ra == NULL && eakte_archive_open(&h->ra, h->archive, EAKTE_OPEN_READ) < 0) {
+	if (h->ra == NULL && eakte_archive_open(&h->ra, h->archive, EAKTE_OPEN_READ | EAKTE_OPEN_NO_EXTRACT) < 0) {
 		logf_(h, "cannot open the archive to look for duplicates: %s; retrying later", eakte_error_last());
 		return -1;
 	}

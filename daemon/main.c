@@ -316,7 +316,7 @@ int main(int argc, char **argv)
 		return rc == EAKTE_ENOTFOUND ? 3 : 5;
 	}
 	if (drop_privileges(conf.user, conf.socket) < 0 ||
-	    writer_start(&w, a, conf.batch_max, conf.batch_wait_ms) < 0) {
+	    writer_start(&w, a, conf.archive, conf.batch_max, conf.batch_wait_ms) < 0) {
 		eakte_archive_free(a);
 		unlink(conf.socket);
 		return 5;
@@ -325,8 +325,9 @@ int main(int argc, char **argv)
 	ctx.conf_lock = &conf_lock;
 	ctx.writer = w;
 	if (hotfolders_start(&hfs, &conf, conf.archive, w) < 0) {
-		writer_stop(w);
 		unlink(conf.socket);
+		if (writer_stop(w))
+			_exit(5);
 		return 5;
 	}
 	conns = calloc(conf.max_clients, sizeof(*conns));
@@ -408,7 +409,12 @@ int main(int argc, char **argv)
 	while (nconns > 0)
 		pthread_cond_wait(&conns_cv, &conns_mu);
 	pthread_mutex_unlock(&conns_mu);
-	writer_stop(w);
+	if (writer_stop(w)) {
+		/* Every answered request is durable; only the extractor, which
+		 * keeps its unfinished work pending in the index, is cut off. */
+		fprintf(stderr, "eakted: stopped\n");
+		_exit(0);
+	}
 	free(conns);
 	dconf_free(&conf);
 	fprintf(stderr, "eakted: stopped\n");

@@ -144,7 +144,8 @@ static int need(conn *c, json_t *id, const char *op, unsigned int roles, const c
 
 static int open_read(conn *c, json_t *id, eakte_archive **a)
 {
-	int rc = eakte_archive_open(a, c->ctx->conf->archive, EAKTE_OPEN_READ);
+	/* The daemon's extractor extracts text; a read never waits for it. */
+	int rc = eakte_archive_open(a, c->ctx->conf->archive, EAKTE_OPEN_READ | EAKTE_OPEN_NO_EXTRACT);
 	if (rc < 0)
 		respond_lib_error(c, id, rc);
 	return rc;
@@ -591,8 +592,6 @@ static int run_write(eakte_archive *a, void *arg)
 	} else {
 		return write_fail(w, EAKTE_EINVALID, "unknown write \"%s\"", op);
 	}
-	if (rc == 0 && eakte_extract_pending(a, 0) < 0)
-		fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
 	return rc;
 }
 

@@ -22,6 +22,12 @@ struct writer {
 	size_t queued_docs;
 	int stopping;
 	unsigned long long docs, commits;
+	/* Text extraction runs in its own thread on its own read-only view,
+	 * so that a slow PDF never holds up a commit or a read. */
+	char *path;
+	pthread_t extract_thread;
+	pthread_cond_t extract_cv;
+	int extract_wanted;
 };
 
 static void fail_job(wjob *j, int rc)
@@ -97,6 +103,44 @@ static void process(writer *w, wjob **jobs, size_t n)
 	}
 }
 
+static void *extract_run(void *arg)
+{
+	writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->stopping) {
+		eakte_archive *ra = NULL;
+		int n;
+
+		if (!w->extract_wanted) {
+			/* Also now and then on its own: documents whose extraction
+			 * an earlier process left pending, or a transient failure. */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 30;
+			pthread_cond_timedwait(&w->extract_cv, &w->mu, &until);
+			if (w->stopping)
+				break;
+		}
+		w->extract_wanted = 0;
+		pthread_mutex_unlock(&w->mu);
+		/* A fresh view each round: it sees the commits made since. */
+		if (eakte_archive_open(&ra, w->path, EAKTE_OPEN_READ | EAKTE_OPEN_NO_EXTRACT) < 0) {
+			fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
+		} else {
+			do
+				n = eakte_extract_pending(ra, 32);
+			while (n > 0 && !w->stopping);
+			if (n < 0)
+				fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
+			eakte_archive_free(ra);
+		}
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 static void *run(void *arg)
 {
 	writer *w = arg;
@@ -107,16 +151,8 @@ static void *run(void *arg)
 	for (;;) {
 		size_t n = 0, docs = 0;
 
-		while (w->head == NULL && !w->stopping) {
-			/* Idle: bring the index and the text of new documents up to
-			 * date, without holding the queue. */
-			pthread_mutex_unlock(&w->mu);
-			if (eakte_extract_pending(w->a, 16) < 0)
-				fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
-			pthread_mutex_lock(&w->mu);
-			if (w->head == NULL && !w->stopping)
-				pthread_cond_wait(&w->work, &w->mu);
-		}
+		while (w->head == NULL && !w->stopping)
+			pthread_cond_wait(&w->work, &w->mu);
 		if (w->head == NULL && w->stopping)
 			break;
 		if (w->batch_wait_ms > 0 && w->queued_docs < w->batch_max && w->head->call == NULL) {
@@ -155,26 +191,45 @@ static void *run(void *arg)
 		for (size_t i = 0; i < n; i++)
 			jobs[i]->done = 1;
 		pthread_cond_broadcast(&w->done);
+		w->extract_wanted = 1;
+		pthread_cond_signal(&w->extract_cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	free(jobs);
 	return NULL;
 }
 
-int writer_start(writer **out, eakte_archive *a, unsigned int batch_max, unsigned int batch_wait_ms)
+int writer_start(writer **out, eakte_archive *a, const char *path, unsigned int batch_max, unsigned int batch_wait_ms)
 {
 	writer *w = calloc(1, sizeof(*w));
 
 	*out = NULL;
 	if (w == NULL)
 		return -1;
+	if ((w->path = strdup(path)) == NULL) {
+		free(w);
+		return -1;
+	}
 	w->a = a;
 	w->batch_max = batch_max;
 	w->batch_wait_ms = batch_wait_ms;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->done, NULL);
+	pthread_cond_init(&w->extract_cv, NULL);
+	w->extract_wanted = 1;   /* whatever an earlier run left pending */
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		free(w->path);
+		free(w);
+		return -1;
+	}
+	if (pthread_create(&w->extract_thread, NULL, extract_run, w) != 0) {
+		pthread_mutex_lock(&w->mu);
+		w->stopping = 1;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		free(w->path);
 		free(w);
 		return -1;
 	}
@@ -201,20 +256,36 @@ void writer_submit(writer *w, wjob *j)
 	pthread_mutex_unlock(&w->mu);
 }
 
-void writer_stop(writer *w)
+int writer_stop(writer *w)
 {
+	struct timespec until;
+
 	if (w == NULL)
-		return;
+		return 0;
 	pthread_mutex_lock(&w->mu);
 	w->stopping = 1;
 	pthread_cond_signal(&w->work);
+	pthread_cond_signal(&w->extract_cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	eakte_archive_free(w->a);
+	w->a = NULL;
+	/* Text extraction is never worth a slow stop: what it has not stored
+	 * stays pending in the index for the next start.  A PDF can take the
+	 * extractor its whole timeout, so it gets two seconds. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_timedjoin_np(w->extract_thread, NULL, &until) != 0) {
+		fprintf(stderr, "eakted: text extraction still running; leaving it pending for the next start\n");
+		return 1;   /* the process exits with the thread still in it */
+	}
+	free(w->path);
+	pthread_cond_destroy(&w->extract_cv);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work);
 	pthread_cond_destroy(&w->done);
 	free(w);
+	return 0;
 }
 
 void writer_stats(writer *w, unsigned long long *docs, unsigned long long *commits)

@@ -30,14 +30,18 @@ typedef struct wjob {
 
 typedef struct writer writer;
 
-/* Start the writer thread on an archive opened for writing (it takes it). */
-int writer_start(writer **out, eakte_archive *archive, unsigned int batch_max, unsigned int batch_wait_ms);
+/* Start the writer thread on an archive opened for writing (it takes it),
+ * and the text extractor beside it on read-only views of `path`. */
+int writer_start(writer **out, eakte_archive *archive, const char *path, unsigned int batch_max,
+	unsigned int batch_wait_ms);
 
 /* Queue a job and wait until it is durable (rc 0) or refused. */
 void writer_submit(writer *w, wjob *job);
 
-/* Finish the queued jobs, stop the thread, close the archive. */
-void writer_stop(writer *w);
+/* Finish the queued jobs, stop the threads, close the archive.  Returns 1
+ * if text extraction did not stop in time: the caller must then end the
+ * process with _exit() (the extractor still uses the writer). */
+int writer_stop(writer *w);
 
 /* Counters for STATUS=: requests and documents filed, commits. */
 void writer_stats(writer *w, unsigned long long *docs, unsigned long long *commits);

@@ -308,12 +308,20 @@ int eakte_archive_open(eakte_archive **out, const char *path, unsigned int flags
 			goto fail;
 		if ((rc = eakte_journal__catch_up(a)) < 0)
 			goto fail;
-	} else if ((rc = eakte_journal__catch_up_in_memory(a)) < 0) {
-		/* A reader must still be able to open an archive whose journal no
-		 * longer matches its state, so that verify can name the damage. */
-		if (rc != EAKTE_ECORRUPT)
-			goto fail;
-		a->state_mismatch = 1;
+	} else {
+		/* A reader extracts pending text too ([extract] settings); a
+		 * broken eakte.conf must not keep it from reading, though. */
+		if (eakte_conf__load(&a->conf, a->dirfd) < 0) {
+			snprintf(a->warning, sizeof(a->warning), "eakte.conf ignored for reading: %s", eakte_error_last());
+			eakte_conf__defaults(&a->conf);
+		}
+		if ((rc = eakte_journal__catch_up_in_memory(a)) < 0) {
+			/* A reader must still be able to open an archive whose journal
+			 * no longer matches its state, so that verify can name the damage. */
+			if (rc != EAKTE_ECORRUPT)
+				goto fail;
+			a->state_mismatch = 1;
+		}
 	}
 	*out = a;
 	return 0;

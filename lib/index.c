@@ -12,6 +12,7 @@
 #include "plan.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -1161,7 +1162,9 @@ out:
 	sqlite3_finalize(cupd);
 	sqlite3_finalize(ins);
 	free(group);
-	return rc;
+	if (rc < 0)
+		return rc;
+	return done > INT_MAX ? INT_MAX : (int)done;
 }
 
 /* ------------------------------------------------------------------ */

@@ -55,6 +55,7 @@ int eakte_index__catch_up(eakte_index *ix, eakte_archive *a);
 
 /* Extract and index the text of documents still pending (at most `max`,
  * 0 = all). */
+/* Returns the number of documents handled (>= 0) or an error. */
 int eakte_index__extract(eakte_index *ix, eakte_archive *a, size_t max);
 
 /* Empty the index (for a rebuild). */
@@ -91,5 +92,12 @@ typedef struct {
 
 int eakte_index__doc(eakte_index_doc *out, eakte_index *ix, const char *uuid);
 void eakte_index__doc_free(eakte_index_doc *d);
+
+/*
+ * The index for a reader (search.c): opened, caught up with the journal
+ * and (unless EAKTE_OPEN_NO_EXTRACT) the pending text extracted, when it
+ * is writable; read as it is otherwise.  Cached in the archive.
+ */
+int eakte_search__reader_index(struct eakte_index **out, eakte_archive *a);
 
 #endif

@@ -570,8 +570,12 @@ int eakte_extract_pending(eakte_archive *a, size_t max)
 	eakte_index *ix;
 	int rc;
 
-	if ((rc = writer_index(&ix, a)) < 0)
+	if (a != NULL && a->lock_fd < 0) {
+		if ((rc = eakte_search__reader_index(&ix, a)) < 0)
+			return rc;
+	} else if ((rc = writer_index(&ix, a)) < 0) {
 		return rc;
+	}
 	return eakte_index__extract(ix, a, max);
 }
 
@@ -585,7 +589,8 @@ int eakte_reindex(eakte_archive *a)
 		return rc;
 	if ((rc = eakte_index__clear(ix)) < 0 || (rc = eakte_index__catch_up(ix, a)) < 0)
 		return eakte_error__wrap(rc, "rebuilding the index");
-	return eakte_index__extract(ix, a, 0);
+	rc = eakte_index__extract(ix, a, 0);
+	return rc < 0 ? rc : 0;
 }
 
 const char *eakte_archive_warning(const eakte_archive *a)

@@ -31,7 +31,7 @@
 #define SQL_MAX 4096
 
 /* The index for a reader: caught up when it can be written, else as it is. */
-static int reader_index(eakte_index **out, eakte_archive *a)
+int eakte_search__reader_index(eakte_index **out, eakte_archive *a)
 {
 	eakte_index *ix = NULL;
 	int rc;
@@ -48,8 +48,8 @@ static int reader_index(eakte_index **out, eakte_archive *a)
 		/* Catching up includes the text, or a rebuilt index would find
 		 * documents by their metadata only. */
 		rc = eakte_index__catch_up(ix, a);
-		if (rc == 0)
-			rc = eakte_index__extract(ix, a, 0);
+		if (rc == 0 && !(a->flags & EAKTE_OPEN_NO_EXTRACT) && (rc = eakte_index__extract(ix, a, 0)) > 0)
+			rc = 0;
 		if (rc < 0) {
 			eakte_index__close(ix);
 			return rc;
@@ -329,7 +329,7 @@ int eakte_search(char **out, eakte_archive *a, const eakte_search_options *o)
 		free(fts);
 		return eakte_error__set(EAKTE_EINVALID, "--sort relevance needs a search query");
 	}
-	if ((rc = reader_index(&ix, a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
 		goto out;
 	db = eakte_index__db(ix);
 
@@ -554,7 +554,7 @@ int eakte_plan_json(char **out, eakte_archive *a, const char *code)
 	int rc;
 
 	*out = NULL;
-	if ((rc = reader_index(&ix, a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
 		return rc;
 	if (code == NULL) {
 		rc = rows_json(&entries, eakte_index__db(ix),
@@ -617,7 +617,7 @@ int eakte_akte_json(char **out, eakte_archive *a, const char *az)
 	int rc;
 
 	*out = NULL;
-	if ((rc = reader_index(&ix, a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
 		return rc;
 	if ((rc = rows_json(&rows, eakte_index__db(ix),
 		     "SELECT a.az, a.plan, p.title, a.title, a.created_at, a.created_seq, a.actor, a.closed_on, "
@@ -661,7 +661,7 @@ int eakte_akte_list_json(char **out, eakte_archive *a, const char *plan, int sta
 	int rc;
 
 	*out = NULL;
-	if ((rc = reader_index(&ix, a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
 		return rc;
 	if (plan != NULL && (rc = eakte_index__plan_exists(ix, plan)) <= 0)
 		return rc < 0 ? rc : eakte_error__set(EAKTE_ENOTFOUND, "Aktenplan code %s does not exist; see `eakte plan ls`", plan);
@@ -687,7 +687,7 @@ int eakte_tree_json(char **out, eakte_archive *a)
 	int rc;
 
 	*out = NULL;
-	if ((rc = reader_index(&ix, a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
 		return rc;
 	if ((rc = rows_json(&plan, eakte_index__db(ix),
 		     "SELECT code, title, parent, retention, value FROM plan ORDER BY code", pcols, 5, NULL, NULL)) < 0)
@@ -712,7 +712,7 @@ int eakte_doc_history_json(char **out, eakte_archive *a, const char *doc)
 	int rc, src;
 
 	*out = NULL;
-	if ((rc = reader_index(&ix, a)) < 0 || (rc = eakte_journal__load_index(a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0 || (rc = eakte_journal__load_index(a)) < 0)
 		return rc;
 	if (sqlite3_prepare_v2(eakte_index__db(ix),
 		    "SELECT e.seq FROM doc_event e JOIN doc d ON d.id = e.doc_id WHERE d.uuid = ?1 ORDER BY e.seq",
@@ -764,7 +764,7 @@ int eakte_doc_index_json(char **out, eakte_archive *a, const char *doc)
 	int rc;
 
 	*out = NULL;
-	if ((rc = reader_index(&ix, a)) < 0)
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
 		return rc;
 	if ((rc = rows_json(&ds, eakte_index__db(ix),
 		     "SELECT vorgang, text_status, text_reason, date FROM doc WHERE uuid = ?1", dcols, 4, doc, NULL)) < 0)

@@ -422,3 +422,34 @@ def test_check_config(archive, tmp_path):
     conf.write_text(f"[daemon]\narchive = {archive}\nsoket = {tmp_path}/s\n")
     p = subprocess.run([EAKTED, "--config", str(conf), "--check-config"], capture_output=True, text=True)
     assert p.returncode == 2 and "soket" in p.stderr
+
+
+def test_reads_and_filing_never_wait_for_text_extraction(archive, tmp_path):
+    """The daemon extracts text in its own thread: with an extractor that
+    takes 20 s per PDF, filing, search and show answer at once, and the text
+    arrives later."""
+    script = tmp_path / "pdftotext-slow"
+    script.write_text("#!/bin/sh\nsleep 20\nexit 1\n")
+    script.chmod(0o755)
+    (archive / "eakte.conf").write_text(f"[extract]\npdftotext = {script}\ntimeout = 25\n")
+    d = Daemon(archive, tmp_path / "s")
+    try:
+        pdf = tmp_path / "scan.pdf"
+        pdf.write_bytes(b"%PDF-1.4\n" + os.urandom(2000) + b"\n%%EOF\n")
+        t0 = time.monotonic()
+        ids = [via(d, "file", pdf, "--akte", "A-1", "--title", f"Scan {i}", check=0).text.strip() for i in range(3)]
+        hits = json.loads(via(d, "search", "Scan", "--json", check=0).text)
+        show = via(d, "show", ids[-1], check=0).text
+        elapsed = time.monotonic() - t0
+        assert {h["id"] for h in hits["hits"]} == set(ids)
+        assert "not extracted yet" in show, show
+        # far below one extraction (20 s): nothing above waited for one
+        assert elapsed < 10, elapsed
+    finally:
+        t0 = time.monotonic()
+        assert d.stop() == 0
+        # SIGTERM does not wait for the extractor either; its work stays pending
+        assert time.monotonic() - t0 < 10
+    (archive / "eakte.conf").write_text(f"[extract]\npdftotext = {script}\ntimeout = 1\n")
+    js = json.loads(run("show", ids[0], "--json", archive=archive, check=0).text)
+    assert js["text"]["status"] in ("pending", "failed")

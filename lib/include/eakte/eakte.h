@@ -101,6 +101,10 @@ EAKTE_EXTERN int eakte_archive_init(const char *path, const eakte_init_options *
 /** Open flags. */
 #define EAKTE_OPEN_READ 0u   /**< read only, no lock */
 #define EAKTE_OPEN_WRITE 1u  /**< take the single-writer lock (EAKTE_ELOCKED if held) */
+/** With EAKTE_OPEN_READ: bring the index's records up to date but leave
+ *  the text of new documents to someone else (a daemon's extractor), so
+ *  that a read never waits for text extraction. */
+#define EAKTE_OPEN_NO_EXTRACT 2u
 
 /**
  * Open the archive in `path`.  With EAKTE_OPEN_WRITE the writer lock is
@@ -195,7 +199,10 @@ EAKTE_EXTERN int eakte_batch_add_fd(eakte_batch *batch, int fd,
 /**
  * Bring the index up to date with the journal and extract and index the
  * text of documents whose text is not yet in the full-text index (at most
- * `max` documents, 0 = all).  eakte_batch_commit() returns as soon as the
+ * `max` documents, 0 = all).  Works on an archive opened for reading too
+ * (when the index is writable), so that a daemon can extract beside its
+ * writer.  Returns the number of documents whose text was handled (so 0
+ * when nothing is pending), or an error.  eakte_batch_commit() returns as soon as the
  * batch is durable and leaves this to the caller, so that documents are
  * acknowledged without waiting for the index; the CLI runs it after
  * printing the document ids.  (Any later open also catches the index up.)
