@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -35,6 +36,8 @@ typedef struct {
 	int fd_overflow;          /* more descriptors than allowed arrived */
 	char user[64];
 	char actor[96];           /* as the journal records it: unix:UID:NAME */
+	char refused[16][24];     /* operations whose refusal was journaled */
+	size_t nrefused;
 	unsigned int roles;
 	uid_t uid;
 } conn;
@@ -126,16 +129,73 @@ static int str_list(json_t *req, const char *key, const char ***out, size_t *n)
 	return 0;
 }
 
+/*
+ * Refusals are journaled, so that an auditor sees who tried what without
+ * permission.  So that a user cannot fill the journal with them, each
+ * connection records each operation once, and all connections together at
+ * most REFUSALS_PER_MINUTE; the rest go to the daemon's log only.
+ */
+#define REFUSALS_PER_MINUTE 60
+
+static pthread_mutex_t refusal_mu = PTHREAD_MUTEX_INITIALIZER;
+static time_t refusal_window;
+static unsigned int refusal_count;
+
+typedef struct {
+	const char *actor, *op, *reason;
+} refusal;
+
+static int refusal_call(eakte_archive *a, void *arg)
+{
+	refusal *r = arg;
+	return eakte_journal_refusal(a, r->actor, r->op, r->reason);
+}
+
+static int refusal_allowed(conn *c, const char *op)
+{
+	time_t now = time(NULL);
+	int ok;
+
+	for (size_t i = 0; i < c->nrefused; i++)
+		if (strcmp(c->refused[i], op) == 0)
+			return 0;
+	if (c->nrefused < sizeof(c->refused) / sizeof(c->refused[0]))
+		snprintf(c->refused[c->nrefused++], sizeof(c->refused[0]), "%s", op);
+	pthread_mutex_lock(&refusal_mu);
+	if (now / 60 != refusal_window) {
+		refusal_window = now / 60;
+		refusal_count = 0;
+	}
+	ok = refusal_count < REFUSALS_PER_MINUTE;
+	if (ok)
+		refusal_count++;
+	pthread_mutex_unlock(&refusal_mu);
+	return ok;
+}
+
 static int need(conn *c, json_t *id, const char *op, unsigned int roles, const char *names)
 {
-	char have[128];
+	char have[128], msg[512];
 
 	if (c->roles & roles)
 		return 1;
 	dconf_role_names(c->roles, have, sizeof(have));
-	respond_error(c, id, EAKTE_EPOLICY, "permission denied: %s needs the role %s; user %s has: %s "
-		"(roles come from Unix groups in the [roles] section of the daemon's configuration)",
-		op, names, c->user, have);
+	snprintf(msg, sizeof(msg), "permission denied: %s needs the role %s; user %s has: %s", op, names, c->user, have);
+	if (refusal_allowed(c, op)) {
+		refusal r = { c->actor, op, msg };
+		wjob job;
+		memset(&job, 0, sizeof(job));
+		job.call = refusal_call;
+		job.arg = &r;
+		writer_submit(c->ctx->writer, &job);
+		if (job.rc < 0)
+			fprintf(stderr, "eakted: could not journal the refusal of %s to %s: %s\n", op, c->actor, job.error);
+	} else {
+		fprintf(stderr, "eakted: %s (%s; not journaled: once per connection and operation, "
+			"at most %d a minute)\n", msg, c->actor, REFUSALS_PER_MINUTE);
+	}
+	respond_error(c, id, EAKTE_EPOLICY, "%s (roles come from Unix groups in the [roles] section of the "
+		"daemon's configuration)", msg);
 	return 0;
 }
 

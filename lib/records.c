@@ -419,6 +419,28 @@ int eakte_akte_reopen(eakte_archive *a, const char *az, const char *actor)
 }
 
 /* ------------------------------------------------------------------ */
+/* Refusals                                                            */
+/* ------------------------------------------------------------------ */
+
+int eakte_journal_refusal(eakte_archive *a, const char *actor, const char *op, const char *reason)
+{
+	json_t *ev;
+	int rc;
+
+	if (a == NULL || a->lock_fd < 0)
+		return eakte_error__set(EAKTE_EINVALID, "recording a refusal needs the archive opened for writing");
+	if ((rc = eakte_records__check_text("the refused operation", op, 64, 0)) < 0 ||
+	    (rc = eakte_records__check_text("the reason", reason, 1024, 0)) < 0)
+		return rc;
+	ev = json_pack("{s:s, s:s, s:s}", "action", "refused", "op", op, "reason", reason);
+	if (ev == NULL)
+		return eakte_error__oom("building a refused event");
+	rc = commit_event(a, ev, actor, NULL);
+	json_decref(ev);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Metadata changes                                                    */
 /* ------------------------------------------------------------------ */
 

@@ -255,9 +255,20 @@ def test_roles_and_forged_identity(archive, tmp_path):
                     "docs": [{"fd": 0, "akte": "A-1", "actor": "admin"}]}, [fd])
         os.close(fd)
         assert not r["ok"] and r["error"]["code"] == -7
+        # the same refusal again on this connection is answered, not journaled again
+        fd = os.open(doc, os.O_RDONLY)
+        assert not c.call({"v": 1, "op": "file", "docs": [{"fd": 0, "akte": "A-1"}]}, [fd])["ok"]
+        os.close(fd)
         c.close()
     finally:
         assert d.stop() == 0
+    events = [json.loads(line)["event"] for line in run("log", "--json", archive=archive, check=0).text.splitlines()]
+    refused = [e for e in events if e["action"] == "refused"]
+    # the CLI's refusal (one connection) and the raw client's (another)
+    assert len(refused) == 2, refused
+    for e in refused:
+        assert e["op"] == "file" and e["actor"] == "unix:0:root" and "clerk" in e["reason"]
+    run("verify", archive=archive, check=0)
     # a clerk's document records the peer's user, not what the request claims
     d = Daemon(archive, tmp_path / "s", roles=("root=clerk",))
     try:

@@ -310,6 +310,14 @@ EAKTE_EXTERN int eakte_akte_reopen(eakte_archive *archive, const char *az, const
 EAKTE_EXTERN int eakte_meta_set(eakte_archive *archive, const char *doc, const char *title,
 	const char *const *items, size_t count, const char *actor);
 
+/**
+ * Record in the journal that `actor` was refused `op` (a short name such
+ * as "file") for `reason`: a "refused" event, so that attempts without
+ * permission leave a trace an auditor can see.  Changes nothing else.
+ */
+EAKTE_EXTERN int eakte_journal_refusal(eakte_archive *archive, const char *actor, const char *op,
+	const char *reason);
+
 /* ------------------------------------------------------------------ */
 /* Reading the records structure (JSON, schemas in schema/)            */
 /* ------------------------------------------------------------------ */
