@@ -464,3 +464,161 @@ def test_reads_and_filing_never_wait_for_text_extraction(archive, tmp_path):
     (archive / "eakte.conf").write_text(f"[extract]\npdftotext = {script}\ntimeout = 1\n")
     js = json.loads(run("show", ids[0], "--json", archive=archive, check=0).text)
     assert js["text"]["status"] in ("pending", "failed")
+
+
+def test_sd_notify_ready_and_stopping(archive, tmp_path):
+    ns = tmp_path / "notify"
+    n = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    n.bind(str(ns))
+    n.settimeout(10)
+    env = dict(os.environ, NOTIFY_SOCKET=str(ns))
+    log = open(tmp_path / "log", "wb")
+    p = subprocess.Popen([EAKTED, "--archive", str(archive), "--socket", str(tmp_path / "s"), "--role", "root=admin"],
+                         env=env, stderr=log)
+    try:
+        msg = n.recv(4096).decode()
+        assert "READY=1" in msg and f"MAINPID={p.pid}" in msg
+        # ready means serving
+        c = Client(tmp_path / "s")
+        assert c.call({"v": 1, "op": "hello"})["ok"]
+        c.close()
+        p.send_signal(signal.SIGTERM)
+        assert "STOPPING=1" in n.recv(4096).decode()
+        assert p.wait(timeout=30) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+        log.close()
+        n.close()
+
+
+def test_sighup_rereads_roles(archive, tmp_path):
+    conf = tmp_path / "eakted.conf"
+    conf.write_text(f"[daemon]\narchive = {archive}\nsocket = {tmp_path}/s\n[roles]\nroot = reader\n")
+    log = open(tmp_path / "log", "wb")
+    p = subprocess.Popen([EAKTED, "--config", str(conf)], stderr=log)
+    d = None
+    try:
+        deadline = time.time() + 10
+        while not (tmp_path / "s").exists() and time.time() < deadline:
+            time.sleep(0.02)
+        doc = tmp_path / "x.txt"
+        doc.write_text("Vermerk\n")
+        r = run("--socket", tmp_path / "s", "file", doc, "--akte", "A-1")
+        assert r.code == 4
+        conf.write_text(f"[daemon]\narchive = {archive}\nsocket = {tmp_path}/s\n[roles]\nroot = clerk\n")
+        p.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while b"re-read the roles" not in (tmp_path / "log").read_bytes() and time.time() < deadline:
+            time.sleep(0.05)
+        run("--socket", tmp_path / "s", "file", doc, "--akte", "A-1", check=0)
+        # a broken file keeps the old roles
+        conf.write_text("[daemon]\nnonsense = 1\n")
+        p.send_signal(signal.SIGHUP)
+        deadline = time.time() + 10
+        while b"keeping the old roles" not in (tmp_path / "log").read_bytes() and time.time() < deadline:
+            time.sleep(0.05)
+        assert b"keeping the old roles" in (tmp_path / "log").read_bytes()
+        run("--socket", tmp_path / "s", "search", "Vermerk", check=0)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
+        log.close()
+
+
+@pytest.fixture
+def unix_users():
+    """Two real Unix users in two groups (the tests run as root in CI)."""
+    if os.geteuid() != 0:
+        pytest.fail("this test needs root to create Unix users (CI runs as root)")
+    names = {"eakte-t-clerk": "eakte-tg-clerk", "eakte-t-reader": "eakte-tg-reader"}
+    for user, group in names.items():
+        subprocess.run(["userdel", user], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
+        subprocess.run(["groupadd", "--system", group], check=True)
+        subprocess.run(["useradd", "--system", "--no-create-home", "-g", group, user], check=True)
+    yield names
+    for user, group in names.items():
+        subprocess.run(["userdel", user], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
+
+
+@pytest.fixture
+def public_dir():
+    """A directory other users can reach (pytest's tmp_path is 0700)."""
+    import shutil
+    import tempfile
+    d = Path(tempfile.mkdtemp(prefix="eakte-test-"))
+    os.chmod(d, 0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_real_users_get_their_groups_roles(archive, public_dir, unix_users):
+    sockdir = public_dir
+    d = Daemon(archive, sockdir / "s", roles=("eakte-tg-clerk=clerk", "eakte-tg-reader=reader"),
+               extra=[])
+    os.chmod(sockdir / "s", 0o666)
+    doc = public_dir / "brief.txt"
+    doc.write_text("Brief an die Kämmerei\n", encoding="utf-8")
+    os.chmod(doc, 0o644)
+
+    def as_user(user, *args):
+        return subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user.replace('-t-', '-tg-')}", "--init-groups",
+                               EAKTE, "--socket", str(sockdir / "s"), *map(str, args)], capture_output=True, text=True)
+    try:
+        r = as_user("eakte-t-clerk", "file", doc, "--akte", "A-1")
+        assert r.returncode == 0, r.stderr
+        doc_id = r.stdout.strip()
+        r = as_user("eakte-t-reader", "file", doc, "--akte", "A-1")
+        assert r.returncode == 4 and "eakte-t-reader" in r.stderr and "clerk" in r.stderr
+        r = as_user("eakte-t-reader", "show", doc_id)
+        assert r.returncode == 0 and "Kämmerei" not in r.stderr
+    finally:
+        assert d.stop() == 0
+    ev = [json.loads(line)["event"] for line in run("log", "--json", archive=archive, check=0).text.splitlines()]
+    uid_clerk = int(subprocess.run(["id", "-u", "eakte-t-clerk"], capture_output=True, text=True).stdout)
+    uid_reader = int(subprocess.run(["id", "-u", "eakte-t-reader"], capture_output=True, text=True).stdout)
+    filed = [e for e in ev if e["action"] == "file" and e["doc"] == doc_id]
+    assert filed[0]["actor"] == f"unix:{uid_clerk}:eakte-t-clerk"
+    refused = [e for e in ev if e["action"] == "refused"]
+    assert refused[-1]["actor"] == f"unix:{uid_reader}:eakte-t-reader"
+
+
+def test_privilege_drop_to_its_own_user(archive, public_dir, unix_users):
+    """Started as root with user = eakte-t-clerk: the daemon binds the socket
+    and opens the archive, then runs as that user."""
+    import shutil
+    tmp_path = public_dir
+    moved = public_dir / "archive"
+    shutil.move(str(archive), str(moved))
+    archive = moved
+    subprocess.run(["chown", "-R", "eakte-t-clerk:eakte-tg-clerk", str(archive)], check=True)
+    conf = tmp_path / "eakted.conf"
+    conf.write_text(f"[daemon]\narchive = {archive}\nsocket = {tmp_path}/s\nuser = eakte-t-clerk\n"
+                    f"socket_mode = 0666\n[roles]\nroot = clerk\n")
+    log = open(tmp_path / "log", "wb")
+    p = subprocess.Popen([EAKTED, "--config", str(conf)], stderr=log)
+    try:
+        deadline = time.time() + 10
+        while not (tmp_path / "s").exists() and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        status = Path(f"/proc/{p.pid}/status").read_text()
+        uid = int(subprocess.run(["id", "-u", "eakte-t-clerk"], capture_output=True, text=True).stdout)
+        uids = [int(x) for x in next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]]
+        assert uids == [uid] * 4, status
+        assert "CapEff:\t0000000000000000" in status
+        doc = tmp_path / "x.txt"
+        doc.write_text("Vermerk\n")
+        doc_id = run("--socket", tmp_path / "s", "file", doc, "--akte", "A-1", check=0).text.strip()
+        assert doc_id
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=30) == 0
+        log.close()
+    # what it wrote belongs to its user
+    owners = {f.stat().st_uid for f in (archive / "store.git" / "objects").rglob("*") if f.is_file()}
+    assert owners == {uid}
+    subprocess.run(["chown", "-R", "root:root", str(archive)], check=True)
+    run("verify", archive=archive, check=0)
