@@ -56,6 +56,7 @@ static int file_through_daemon(const cli_ctx *ctx, const eakte_file_options *fo,
 		goto out;
 	while (done < n && ex == EXIT_OK) {
 		size_t k = n - done < EAKTE_CLIENT_MAX_FDS ? n - done : EAKTE_CLIENT_MAX_FDS, opened = 0;
+		const char *nothing = done ? "the documents listed above were filed, the rest not" : "nothing was filed";
 
 		for (i = 0; i < k; i++) {
 			const char *path = paths[done + i], *base = strrchr(path, '/');
@@ -64,14 +65,14 @@ static int file_through_daemon(const cli_ctx *ctx, const eakte_file_options *fo,
 
 			if (fd < 0) {
 				int e = errno;
-				fprintf(stderr, "eakte file: cannot open %s: %s\n", path, strerror(e));
+				fprintf(stderr, "eakte file: cannot open %s: %s; %s\n", path, strerror(e), nothing);
 				ex = e == ENOENT ? EXIT_NOTFOUND : EXIT_IO;
 				break;
 			}
 			fds[opened++] = fd;
 			if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-				fprintf(stderr, "eakte file: %s is not a regular file%s\n", path,
-					S_ISDIR(st.st_mode) ? " but a directory" : "");
+				fprintf(stderr, "eakte file: %s is not a regular file%s; %s\n", path,
+					S_ISDIR(st.st_mode) ? " but a directory" : "", nothing);
 				ex = EXIT_USAGE;
 				break;
 			}
@@ -88,9 +89,6 @@ static int file_through_daemon(const cli_ctx *ctx, const eakte_file_options *fo,
 	}
 	for (i = 0; i < done; i++)
 		printf("%s\n", ids[i]);
-	if (ex != EXIT_OK)
-		fprintf(stderr, done ? "eakte file: the %zu documents listed above were filed, the rest not\n" :
-			"eakte file: nothing was filed\n", done);
 	if (fflush(stdout) != 0 && ex == EXIT_OK)
 		ex = EXIT_IO;
 out:
@@ -174,14 +172,14 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 	}
 	for (i = 0; i < npaths; i++) {
 		if ((rc = eakte_batch_add_path(b, argv[optind + (int)i], &fo, ids[i])) < 0) {
-			ex = cli_fail("file", rc);
-			fprintf(stderr, "eakte file: nothing was filed\n");
+			fprintf(stderr, "eakte file: %s; nothing was filed\n", eakte_error_last());
+			ex = exit_code_for(rc);
 			goto out;
 		}
 	}
 	if ((rc = eakte_batch_commit(b)) < 0) {
+		/* The message says whether anything was filed. */
 		ex = cli_fail("file", rc);
-		fprintf(stderr, "eakte file: nothing was filed\n");
 		goto out;
 	}
 	for (i = 0; i < npaths; i++)

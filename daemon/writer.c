@@ -62,7 +62,9 @@ static int file_together(writer *w, wjob **jobs, size_t n)
 				return rc;
 			}
 			if ((rc = eakte_batch_add_fd(b, jobs[i]->fds[k], &jobs[i]->opts[k], jobs[i]->ids[k])) < 0) {
-				fail_job(jobs[i], rc);
+				/* As the CLI says it in embedded mode. */
+				jobs[i]->rc = rc;
+				snprintf(jobs[i]->error, sizeof(jobs[i]->error), "%s; nothing was filed", eakte_error_last());
 				eakte_batch_free(b);
 				return rc;
 			}

@@ -60,6 +60,7 @@ struct eakte_archive {
 	eakte_conf conf;          /* eakte.conf */
 	struct eakte_index *index; /* opened by writers (index.h) */
 	int index_rebuilt;       /* the index was missing or corrupt and was rebuilt */
+	int filed_state_lags;    /* the last commit's events are filed, its state ref move failed */
 	char warning[512];       /* see eakte_archive_warning() */
 
 	/* Read cache of leaf hashes and commit ids, seq order (see journal.c). */

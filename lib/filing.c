@@ -469,17 +469,23 @@ int eakte_batch_commit(eakte_batch *b)
 				it->what, it->content.mime, allowed);
 		}
 	}
-	if ((rc = eakte_obj__sync(b->a->objects_fd, &b->dirty)) < 0)
-		return rc;
-	if ((rc = eakte_txn__begin(&t, b->a)) < 0)
-		return rc;
-	for (i = 0; i < b->count && rc == 0; i++)
-		rc = append_event(t, b->items[i]);
-	if (rc == 0)
-		rc = eakte_txn__commit(t);
+	b->a->filed_state_lags = 0;
+	if ((rc = eakte_obj__sync(b->a->objects_fd, &b->dirty)) == 0 && (rc = eakte_txn__begin(&t, b->a)) == 0) {
+		for (i = 0; i < b->count && rc == 0; i++)
+			rc = append_event(t, b->items[i]);
+		if (rc == 0)
+			rc = eakte_txn__commit(t);
+	}
 	eakte_txn__free(t);
-	if (rc < 0)
-		return rc;
+	if (rc < 0) {
+		/* Say which side of the commit point it failed on: a caller must
+		 * never tell a user that nothing was filed when it was. */
+		char why[1024];
+		if (b->a->filed_state_lags)
+			return rc;
+		snprintf(why, sizeof(why), "%s", eakte_error_last());
+		return eakte_error__set(rc, "%s; nothing of this batch was filed", why);
+	}
 	/* Durable now: the caller may acknowledge.  The index follows in
 	 * eakte_extract_pending() (or the next open). */
 	b->committed = 1;

@@ -839,6 +839,7 @@ int eakte_txn__commit(eakte_txn *t)
 	uint64_t i, added = t->appended + t->replayed;
 	int rc;
 
+	a->filed_state_lags = 0;
 	if (added == 0)
 		return 0;
 	if ((rc = write_state(&state_commit, t)) < 0)
@@ -849,8 +850,10 @@ int eakte_txn__commit(eakte_txn *t)
 	/* The commit point: after this the events are in the archive. */
 	if (t->appended > 0 && (rc = move_ref(a, EAKTE_JOURNAL_REF, &t->head, &a->head, a->size > 0 || t->replayed > 0)) < 0)
 		return rc;
-	if ((rc = move_ref(a, EAKTE_STATE_REF, &state_commit, &a->state_commit, a->has_state)) < 0)
+	if ((rc = move_ref(a, EAKTE_STATE_REF, &state_commit, &a->state_commit, a->has_state)) < 0) {
+		a->filed_state_lags = 1;
 		return eakte_error__wrap(rc, "the events are filed, but the state was not updated (the next write repairs it)");
+	}
 	if (a->index_len == a->size && index_grow(a, a->size + added) == 0) {
 		for (i = 0; i < added; i++) {
 			memcpy(a->leaves[a->size + i], t->new_leaves[i], EAKTE_HASH_LEN);

@@ -131,7 +131,7 @@ def test_policy_refusal_names_the_path(daemon, archive, tmp_path):
     p = tmp_path / "prog.bin"
     p.write_bytes(b"\x7fELF" + os.urandom(3000))
     r = via(daemon, "file", p, "--akte", "A-1", check=4)
-    assert str(p) in r.error and "format policy" in r.error and "nothing was filed" in r.error
+    assert str(p) in r.error and "format policy" in r.error and "nothing of this batch was filed" in r.error
 
 
 def test_init_does_not_go_through_daemon(daemon, tmp_path):
