@@ -34,6 +34,8 @@
  * never touch the file system and are reduced to a sanitised base name.
  */
 #include "hotfolder.h"
+#include "sidecar.h"
+#include "zipbatch.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -50,23 +52,19 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
 #define MAX_CANDIDATES 10000     /* names waiting at once; a later scan finds the rest */
 #define MAX_DEPTH 4              /* directories moved in, nested */
-#define SIDECAR_MAX (1u << 20)
 #define RETRY_MS 30000           /* after a transient failure (I/O, index) */
 #define SETUP_RETRY_MS 10000     /* folder missing or unusable */
 #define RECENT 4096
-#define META_KEY "hotfolder-sha256"
+#define META_KEY HOTFOLDER_META_KEY
 
 /* ------------------------------------------------------------------ */
 
@@ -279,10 +277,10 @@ static void refuse(hf *h, int pfd, const char *name, const char *disp, int sidec
 }
 
 /* After a durable filing (or a duplicate): to done/, or removed. */
-static void finish(hf *h, int pfd, const char *name, const char *disp, int sidecar, const char *note)
+static void finish(hf *h, int pfd, const char *name, const char *disp, int with_sidecar, const char *note)
 {
 	char final[NAME_MAX + 32], scname[NAME_MAX + 8];
-	int n = sidecar ? 2 : 1;
+	int n = with_sidecar ? 2 : 1;
 
 	for (int i = 0; i < n; i++) {
 		const char *nm = name;
@@ -305,247 +303,6 @@ static void finish(hf *h, int pfd, const char *name, const char *disp, int sidec
 	}
 	if (!h->cfg.remove_done || note)
 		(void)fsync(h->donefd);
-}
-
-/* ------------------------------------------------------------------ */
-/* Sidecar                                                             */
-/* ------------------------------------------------------------------ */
-
-typedef struct {
-	int present;
-	char *title;
-	char *akte;
-	long long vorgang;
-	char **meta;      /* "KEY=VALUE", malloc'd */
-	size_t nmeta;
-} sidecar;
-
-static void sidecar_free(sidecar *s)
-{
-	free(s->title);
-	free(s->akte);
-	for (size_t i = 0; i < s->nmeta; i++)
-		free(s->meta[i]);
-	free(s->meta);
-	memset(s, 0, sizeof(*s));
-}
-
-static int valid_key(const char *k)
-{
-	size_t n = strlen(k);
-	if (n == 0 || n > EAKTE_MAX_META_KEY)
-		return 0;
-	for (; *k; k++)
-		if (!(isalnum((unsigned char)*k) || *k == '_' || *k == '-' || *k == '.'))
-			return 0;
-	return 1;
-}
-
-static int valid_date(const char *d)
-{
-	struct tm tm;
-	char back[11];
-	char *end;
-	time_t t;
-
-	if (strlen(d) != 10)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(d, "%Y-%m-%d", &tm);
-	if (end == NULL || *end != '\0')
-		return 0;
-	/* strptime takes 2026-02-31; the round trip through timegm does not. */
-	tm.tm_hour = 12;
-	t = timegm(&tm);
-	gmtime_r(&t, &tm);
-	strftime(back, sizeof(back), "%Y-%m-%d", &tm);
-	return strcmp(back, d) == 0;
-}
-
-static int push_meta(sidecar *s, const char *key, const char *value)
-{
-	char **nm = realloc(s->meta, (s->nmeta + 1) * sizeof(*nm));
-	size_t len = strlen(key) + strlen(value) + 2;
-
-	if (nm == NULL)
-		return -1;
-	s->meta = nm;
-	if ((nm[s->nmeta] = malloc(len)) == NULL)
-		return -1;
-	snprintf(nm[s->nmeta++], len, "%s=%s", key, value);
-	return 0;
-}
-
-#define REASON(...) do { \
-		snprintf(de, rlen, __VA_ARGS__); \
-		snprintf(en, rlen, __VA_ARGS__); \
-	} while (0)
-
-/* Validate a parsed sidecar (schema/sidecar-v1.schema.json). */
-static int sidecar_check(sidecar *s, json_t *root, char *de, char *en, size_t rlen)
-{
-	const char *key;
-	json_t *v;
-
-	if (!json_is_object(root)) {
-		snprintf(de, rlen, "Die Metadaten-Datei ist kein JSON-Objekt ({...}).");
-		snprintf(en, rlen, "the sidecar is not a JSON object ({...}).");
-		return -1;
-	}
-	json_object_foreach(root, key, v) {
-		if (strcmp(key, "v") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) != 1) {
-				snprintf(de, rlen, "\"v\" muss 1 sein (Version des Formats).");
-				snprintf(en, rlen, "\"v\" must be 1 (format version).");
-				return -1;
-			}
-		} else if (strcmp(key, "title") == 0 || strcmp(key, "akte") == 0 || strcmp(key, "sender") == 0 ||
-			   strcmp(key, "date") == 0) {
-			size_t max = strcmp(key, "akte") == 0 ? 256 : strcmp(key, "title") == 0 ? EAKTE_MAX_TITLE :
-				EAKTE_MAX_META_VALUE;
-			const char *sv = json_string_value(v);
-			if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max ||
-			    strlen(sv) != json_string_length(v)) {
-				snprintf(de, rlen, "\"%s\" muss ein nicht leerer Text von höchstens %zu Bytes sein.", key, max);
-				snprintf(en, rlen, "\"%s\" must be a non-empty string of at most %zu bytes.", key, max);
-				return -1;
-			}
-			if (strcmp(key, "title") == 0) {
-				if ((s->title = strdup(sv)) == NULL)
-					return -2;
-			} else if (strcmp(key, "akte") == 0) {
-				if ((s->akte = strdup(sv)) == NULL)
-					return -2;
-			} else if (strcmp(key, "date") == 0) {
-				if (!valid_date(sv)) {
-					snprintf(de, rlen, "\"date\" ist kein gültiges Datum JJJJ-MM-TT: \"%.40s\".", sv);
-					snprintf(en, rlen, "\"date\" is not a valid date YYYY-MM-DD: \"%.40s\".", sv);
-					return -1;
-				}
-				if (push_meta(s, "datum", sv) < 0)
-					return -2;
-			} else if (push_meta(s, "absender", sv) < 0) {
-				return -2;
-			}
-		} else if (strcmp(key, "vorgang") == 0) {
-			if (!json_is_integer(v) || json_integer_value(v) < 1) {
-				snprintf(de, rlen, "\"vorgang\" muss eine ganze Zahl ab 1 sein.");
-				snprintf(en, rlen, "\"vorgang\" must be an integer of 1 or more.");
-				return -1;
-			}
-			s->vorgang = json_integer_value(v);
-		} else if (strcmp(key, "meta") == 0) {
-			const char *mk;
-			json_t *mv;
-			if (!json_is_object(v)) {
-				snprintf(de, rlen, "\"meta\" muss ein JSON-Objekt aus Schlüssel und Text sein.");
-				snprintf(en, rlen, "\"meta\" must be a JSON object of keys and strings.");
-				return -1;
-			}
-			json_object_foreach(v, mk, mv) {
-				const char *sv = json_string_value(mv);
-				if (!valid_key(mk)) {
-					snprintf(de, rlen, "Metadaten-Schlüssel \"%.60s\" ungültig (1-128 Zeichen A-Z a-z 0-9 _ - .).", mk);
-					snprintf(en, rlen, "metadata key \"%.60s\" is invalid (1-128 characters A-Z a-z 0-9 _ - .).", mk);
-					return -1;
-				}
-				if (strcmp(mk, "absender") == 0 || strcmp(mk, "datum") == 0 || strcmp(mk, META_KEY) == 0 ||
-				    strcmp(mk, "quelle") == 0) {
-					snprintf(de, rlen, "Metadaten-Schlüssel \"%s\" ist vorbehalten (für Absender und Datum: \"sender\" und \"date\").", mk);
-					snprintf(en, rlen, "metadata key \"%s\" is reserved (for sender and date use \"sender\" and \"date\").", mk);
-					return -1;
-				}
-				if (!json_is_string(mv) || json_string_length(mv) > EAKTE_MAX_META_VALUE ||
-				    strlen(sv) != json_string_length(mv)) {
-					snprintf(de, rlen, "Metadaten-Wert von \"%.60s\" muss Text sein (höchstens %d Bytes).", mk, EAKTE_MAX_META_VALUE);
-					snprintf(en, rlen, "metadata value of \"%.60s\" must be a string (at most %d bytes).", mk, EAKTE_MAX_META_VALUE);
-					return -1;
-				}
-				if (push_meta(s, mk, sv) < 0)
-					return -2;
-			}
-		} else {
-			snprintf(de, rlen, "Unbekannter Schlüssel \"%.60s\" (erlaubt: v, title, akte, vorgang, sender, date, meta).", key);
-			snprintf(en, rlen, "unknown key \"%.60s\" (allowed: v, title, akte, vorgang, sender, date, meta).", key);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Read and validate pfd/NAME.json.  0: loaded or absent (s->present),
- * -1: invalid (reason in de/en), -2: transient (out of memory, I/O). */
-static int sidecar_load(int pfd, const char *name, sidecar *s, struct stat *scst, char *de, char *en, size_t rlen)
-{
-	char scname[NAME_MAX + 8], *buf = NULL;
-	struct stat st;
-	json_error_t jerr;
-	json_t *root;
-	size_t got = 0;
-	int fd, rc;
-
-	memset(s, 0, sizeof(*s));
-	snprintf(scname, sizeof(scname), "%s.json", name);
-	if (fstatat(pfd, scname, &st, AT_SYMLINK_NOFOLLOW) != 0)
-		return errno == ENOENT ? 0 : -2;
-	s->present = 1;
-	*scst = st;
-	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
-		snprintf(de, rlen, "Die Metadaten-Datei %s ist keine gewöhnliche Datei (Verknüpfung, Gerät oder harter Link).", scname);
-		snprintf(en, rlen, "the sidecar %s is not a plain file (a link, device or hard link).", scname);
-		return -1;
-	}
-	if (st.st_size > SIDECAR_MAX) {
-		snprintf(de, rlen, "Die Metadaten-Datei %s ist größer als %u Bytes.", scname, SIDECAR_MAX);
-		snprintf(en, rlen, "the sidecar %s is larger than %u bytes.", scname, SIDECAR_MAX);
-		return -1;
-	}
-	fd = openat(pfd, scname, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return -2;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 || st.st_size > SIDECAR_MAX ||
-	    st.st_ino != scst->st_ino) {
-		close(fd);
-		snprintf(de, rlen, "Die Metadaten-Datei %s wurde beim Lesen ausgetauscht.", scname);
-		snprintf(en, rlen, "the sidecar %s was replaced while it was read.", scname);
-		return -1;
-	}
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL) {
-		close(fd);
-		return -2;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	root = json_loadb(buf, got, JSON_REJECT_DUPLICATES, &jerr);
-	free(buf);
-	if (root == NULL) {
-		snprintf(de, rlen, "Die Metadaten-Datei %s ist kein gültiges JSON (Zeile %d, Spalte %d: %s).",
-			scname, jerr.line, jerr.column, jerr.text);
-		snprintf(en, rlen, "the sidecar %s is not valid JSON (line %d, column %d: %s).",
-			scname, jerr.line, jerr.column, jerr.text);
-		return -1;
-	}
-	rc = sidecar_check(s, root, de, en, rlen);
-	json_decref(root);
-	if (rc < 0) {
-		char d2[1400], e2[1400];
-		snprintf(d2, sizeof(d2), "%s", de);
-		snprintf(e2, sizeof(e2), "%s", en);
-		if (rc == -1) {
-			snprintf(de, rlen, "Metadaten-Datei %s: %.800s", scname, d2);
-			snprintf(en, rlen, "sidecar %s: %.800s", scname, e2);
-		}
-		sidecar_free(s);
-		s->present = 1;
-	}
-	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -575,189 +332,6 @@ static int sha256_fd(int fd, char hex[65])
 		return -1;
 	for (int i = 0; i < 32; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	return 0;
-}
-
-typedef struct {
-	int fd;
-	char name[256];
-} member;
-
-static void members_free(member *m, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (m[i].fd >= 0)
-			close(m[i].fd);
-	free(m);
-}
-
-/* A ZIP member's name as a file name: its last component, UTF-8 kept
- * (anything else becomes '_'), no control characters, no leading dot. */
-static void sanitise_name(const char *path, size_t index, char *out, size_t outlen)
-{
-	const char *base = path ? path : "";
-	size_t o = 0;
-
-	for (const char *p = base; *p; p++)
-		if (*p == '/' || *p == '\\')
-			base = p + 1;
-	while (*base == '.' || *base == ' ')
-		base++;
-	for (const unsigned char *p = (const unsigned char *)base; *p && o + 5 < outlen && o < 200;) {
-		size_t len = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
-		size_t k;
-		for (k = 1; k < len; k++)
-			if ((p[k] & 0xc0) != 0x80)
-				break;
-		if (len == 0 || k < len || (len == 2 && *p < 0xc2)) {
-			out[o++] = '_';
-			p++;
-			continue;
-		}
-		if (len == 1 && (*p < 0x20 || *p == 0x7f || *p == ':'))
-			out[o++] = '_';
-		else
-			for (k = 0; k < len; k++)
-				out[o++] = (char)p[k];
-		p += len;
-	}
-	out[o] = '\0';
-	if (o == 0)
-		snprintf(out, outlen, "dokument-%zu", index + 1);
-}
-
-static int unnamed_file(const hf *h)
-{
-	int fd = openat(h->errfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL))
-		fd = memfd_create("eakted-zip-member", MFD_CLOEXEC);
-	return fd;
-}
-
-/*
- * Unpack the ZIP on fd into unnamed files, within the limits.  0 with
- * the members, -1 refused (reason in de/en), -2 transient.
- */
-static int unzip(const hf *h, int fd, off_t zsize, member **out, size_t *nout, char *de, char *en, size_t rlen)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
-	member *m = NULL;
-	size_t n = 0;
-	unsigned long long total = 0;
-	unsigned long long ratio_base = zsize > 0 ? (unsigned long long)zsize : 1;
-	char *buf = malloc(65536);
-	int rc = 0;
-
-	*out = NULL;
-	*nout = 0;
-	if (a == NULL || buf == NULL) {
-		archive_read_free(a);
-		free(buf);
-		return -2;
-	}
-	archive_read_support_format_zip(a);
-	if (archive_read_open_fd(a, fd, 65536) != ARCHIVE_OK) {
-		snprintf(de, rlen, "Die ZIP-Datei ist beschädigt oder kein ZIP: %s.", archive_error_string(a));
-		snprintf(en, rlen, "the ZIP file is damaged or not a ZIP: %s.", archive_error_string(a));
-		rc = -1;
-		goto done;
-	}
-	for (;;) {
-		int r = archive_read_next_header(a, &e);
-		member *nm;
-		char name[256];
-
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK) {
-			snprintf(de, rlen, "Die ZIP-Datei ist beschädigt: %s.", archive_error_string(a));
-			snprintf(en, rlen, "the ZIP file is damaged: %s.", archive_error_string(a));
-			rc = -1;
-			goto done;
-		}
-		if (archive_entry_filetype(e) == AE_IFDIR)
-			continue;
-		sanitise_name(archive_entry_pathname(e), n, name, sizeof(name));
-		if (archive_entry_filetype(e) != AE_IFREG) {
-			snprintf(de, rlen, "Der ZIP-Eintrag %s ist keine gewöhnliche Datei (z. B. eine Verknüpfung).", name);
-			snprintf(en, rlen, "the ZIP member %s is not a plain file (a link, for example).", name);
-			rc = -1;
-			goto done;
-		}
-		if (archive_entry_is_encrypted(e)) {
-			snprintf(de, rlen, "Der ZIP-Eintrag %s ist verschlüsselt.", name);
-			snprintf(en, rlen, "the ZIP member %s is encrypted.", name);
-			rc = -1;
-			goto done;
-		}
-		if (n == h->cfg.zip_max_members) {
-			snprintf(de, rlen, "Die ZIP-Datei hat mehr als %u Dateien (zip_max_members).", h->cfg.zip_max_members);
-			snprintf(en, rlen, "the ZIP file has more than %u members (zip_max_members).", h->cfg.zip_max_members);
-			rc = -1;
-			goto done;
-		}
-		if ((nm = realloc(m, (n + 1) * sizeof(*m))) == NULL) {
-			rc = -2;
-			goto done;
-		}
-		m = nm;
-		snprintf(m[n].name, sizeof(m[n].name), "%s", name);
-		if ((m[n].fd = unnamed_file(h)) < 0) {
-			rc = -2;
-			goto done;
-		}
-		n++;
-		for (;;) {
-			la_ssize_t got = archive_read_data(a, buf, 65536);
-			if (got == 0)
-				break;
-			if (got < 0) {
-				snprintf(de, rlen, "Der ZIP-Eintrag %s ist nicht lesbar: %s.", name, archive_error_string(a));
-				snprintf(en, rlen, "the ZIP member %s cannot be read: %s.", name, archive_error_string(a));
-				rc = -1;
-				goto done;
-			}
-			total += (unsigned long long)got;
-			if (total > h->cfg.zip_max_bytes) {
-				snprintf(de, rlen, "Die ZIP-Datei entpackt mehr als %llu Bytes (zip_max_bytes).", h->cfg.zip_max_bytes);
-				snprintf(en, rlen, "the ZIP file unpacks to more than %llu bytes (zip_max_bytes).", h->cfg.zip_max_bytes);
-				rc = -1;
-				goto done;
-			}
-			/* Small ZIPs of text compress well; only volume makes a bomb. */
-			if (total > (1ull << 20) && total / ratio_base > h->cfg.zip_max_ratio) {
-				snprintf(de, rlen, "Die ZIP-Datei entpackt mehr als das %u-fache ihrer Größe (zip_max_ratio; ZIP-Bombe?).", h->cfg.zip_max_ratio);
-				snprintf(en, rlen, "the ZIP file unpacks to more than %u times its size (zip_max_ratio; a ZIP bomb?).", h->cfg.zip_max_ratio);
-				rc = -1;
-				goto done;
-			}
-			for (la_ssize_t off = 0; off < got;) {
-				ssize_t w = write(m[n - 1].fd, buf + off, (size_t)(got - off));
-				if (w < 0 && errno == EINTR)
-					continue;
-				if (w <= 0) {
-					rc = -2;
-					goto done;
-				}
-				off += w;
-			}
-		}
-	}
-	if (n == 0) {
-		snprintf(de, rlen, "Die ZIP-Datei enthält keine Dateien.");
-		snprintf(en, rlen, "the ZIP file holds no files.");
-		rc = -1;
-	}
-done:
-	archive_read_free(a);
-	free(buf);
-	if (rc < 0) {
-		members_free(m, n);
-		return rc;
-	}
-	*out = m;
-	*nout = n;
 	return 0;
 }
 
@@ -865,7 +439,7 @@ static int file_one(hf *h, int pfd, const char *name, const char *disp, cand *c,
 	struct stat st, scst;
 	sidecar sc;
 	const char *akte;
-	member *m = NULL, single;
+	zip_member *m = NULL, single;
 	size_t nm = 0, nmeta = 0;
 	const char **meta = NULL;
 	eakte_file_options *opts = NULL;
@@ -963,7 +537,7 @@ static int file_one(hf *h, int pfd, const char *name, const char *disp, cand *c,
 			is_zip = 1;
 	}
 	if (is_zip) {
-		rc = unzip(h, fd, st.st_size, &m, &nm, de, en, sizeof(de));
+		rc = zip_unpack(&h->cfg, h->errfd, fd, st.st_size, &m, &nm, de, en, sizeof(de));
 		if (rc == -2) {
 			logf_(h, "cannot unpack %s: %s; retrying later", disp, strerror(errno));
 			goto retry;
@@ -1066,7 +640,7 @@ refuse:
 	refuse(h, pfd, name, disp, sc.present, de, en);
 out:
 	if (is_zip)
-		members_free(m, nm);
+		zip_members_free(m, nm);
 	for (size_t i = 0; titles && i < nm; i++)
 		free(titles[i]);
 	for (size_t i = 0; labels && i < nm; i++)
