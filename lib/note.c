@@ -290,8 +290,9 @@ int eakte_checkpoint__parse(eakte_checkpoint *cp, const char *text, size_t len)
 			return eakte_error__set(EAKTE_EINVALID, "checkpoint has an empty or unterminated extension line");
 		p = nl + 1;
 	}
-	if (lens[0] == 0 || lens[0] > EAKTE_NOTE_NAME_MAX)
-		return eakte_error__set(EAKTE_EINVALID, "checkpoint line 1: origin is empty or too long");
+	/* A NUL would cut the origin short: cp->origin must be the whole line. */
+	if (lens[0] == 0 || lens[0] > EAKTE_NOTE_NAME_MAX || memchr(lines[0], '\0', lens[0]) != NULL)
+		return eakte_error__set(EAKTE_EINVALID, "checkpoint line 1: origin is empty, too long or holds a NUL byte");
 	if (lens[1] == 0 || lens[1] > 20 || (lines[1][0] == '0' && lens[1] > 1))
 		return eakte_error__set(EAKTE_EINVALID, "checkpoint line 2: tree size is empty, too long or has a leading zero");
 	for (i = 0; i < lens[1]; i++) {

@@ -145,6 +145,12 @@ static void test_checkpoint(void **state)
 	/* extension lines are allowed, empty ones are not */
 	assert_int_equal(eakte_checkpoint__parse(&back, "o\n1\nqQesB9gxwScaRFVmHv3wGgme28+mW0mA0lgUU+8PcKo=\next\n", strlen("o\n1\nqQesB9gxwScaRFVmHv3wGgme28+mW0mA0lgUU+8PcKo=\next\n")), 0);
 	assert_int_equal(eakte_checkpoint__parse(&back, "o\n1\nqQesB9gxwScaRFVmHv3wGgme28+mW0mA0lgUU+8PcKo=\n\n", strlen("o\n1\nqQesB9gxwScaRFVmHv3wGgme28+mW0mA0lgUU+8PcKo=\n\n")), EAKTE_EINVALID);
+	/* Found by tests/fuzz (fuzz_note): a NUL in the origin line cut the
+	 * parsed origin short (here to ""); the line is refused now. */
+	{
+		static const char nul_origin[] = "\0fuzz.example/log\n6\nqQesB9gxwScaRFVmHv3wGgme28+mW0mA0lgUU+8PcKo=\n";
+		assert_int_equal(eakte_checkpoint__parse(&back, nul_origin, sizeof(nul_origin) - 1), EAKTE_EINVALID);
+	}
 }
 
 static void test_size_limit(void **state)
