@@ -25,6 +25,8 @@ struct writer {
 	/* Text extraction runs in its own thread on its own read-only view,
 	 * so that a slow PDF never holds up a commit or a read. */
 	char *path;
+	char last_warning[1024];
+	char open_error[1024];
 	pthread_t extract_thread;
 	pthread_cond_t extract_cv;
 	int extract_wanted;
@@ -70,8 +72,7 @@ static int file_together(writer *w, wjob **jobs, size_t n)
 			}
 		}
 	if ((rc = eakte_batch_commit(b)) < 0) {
-		if (n == 1)
-			fail_job(jobs[0], rc);
+		fail_job(jobs[0], rc);   /* for a group: the reason, for the log */
 		eakte_batch_free(b);
 		return rc;
 	}
@@ -82,26 +83,87 @@ static int file_together(writer *w, wjob **jobs, size_t n)
 	return 0;
 }
 
+/*
+ * After an I/O failure in a commit the writer's view of the archive may
+ * not match the disk (a reference that moved or not): open it again, which
+ * repairs what a failed commit left, as after a crash.  1 if usable.
+ */
+static int ensure_archive(writer *w, int reopen)
+{
+	if (w->a != NULL && !reopen)
+		return 1;
+	eakte_archive_free(w->a);
+	w->a = NULL;
+	if (eakte_archive_open(&w->a, w->path, EAKTE_OPEN_WRITE) < 0) {
+		snprintf(w->open_error, sizeof(w->open_error), "the archive cannot be opened for writing: %s",
+			eakte_error_last());
+		fprintf(stderr, "eakted: %s; retrying with the next request\n", w->open_error);
+		w->a = NULL;
+		return 0;
+	}
+	fprintf(stderr, "eakted: reopened the archive after a failed commit\n");
+	return 1;
+}
+
+static int needs_reopen(int rc)
+{
+	return rc == EAKTE_EIO || rc == EAKTE_ELOCKED || rc == EAKTE_ECORRUPT || rc == EAKTE_ENOMEM;
+}
+
 static void process(writer *w, wjob **jobs, size_t n)
 {
+	if (!ensure_archive(w, 0)) {
+		for (size_t i = 0; i < n; i++) {
+			jobs[i]->rc = EAKTE_EIO;
+			snprintf(jobs[i]->error, sizeof(jobs[i]->error), "%s", w->open_error);
+		}
+		return;
+	}
 	if (n == 1 && jobs[0]->call != NULL) {
 		int rc = jobs[0]->call(w->a, jobs[0]->arg);
-		if (rc < 0)
+		if (rc < 0) {
 			fail_job(jobs[0], rc);
-		else
+			if (needs_reopen(rc))
+				ensure_archive(w, 1);
+		} else {
 			w->commits++;
+		}
 		return;
 	}
 	/* One commit for everything; if any document is refused, each
 	 * request on its own, so that one client's bad file does not fail
 	 * the others (their documents are then written again, which costs
 	 * a lookup: the objects exist). */
-	if (n > 1 && file_together(w, jobs, n) == 0)
-		return;
+	if (n > 1) {
+		int rc = file_together(w, jobs, n);
+		if (rc == 0)
+			return;
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i]->rc < 0) {
+				fprintf(stderr, "eakted: a group commit of %zu requests failed (%s); committing them one by one\n",
+					n, jobs[i]->error);
+				break;
+			}
+		if (needs_reopen(rc) && !ensure_archive(w, 1)) {
+			for (size_t i = 0; i < n; i++) {
+				jobs[i]->rc = EAKTE_EIO;
+				snprintf(jobs[i]->error, sizeof(jobs[i]->error), "%s", w->open_error);
+			}
+			return;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
+		int rc;
+		if (w->a == NULL && !ensure_archive(w, 0)) {
+			jobs[i]->rc = EAKTE_EIO;
+			snprintf(jobs[i]->error, sizeof(jobs[i]->error), "%s", w->open_error);
+			continue;
+		}
 		jobs[i]->rc = 0;
 		jobs[i]->error[0] = '\0';
-		file_together(w, &jobs[i], 1);
+		rc = file_together(w, &jobs[i], 1);
+		if (rc < 0 && needs_reopen(rc))
+			ensure_archive(w, 1);
 	}
 }
 
@@ -187,8 +249,17 @@ static void *run(void *arg)
 			jobs[n++] = j;
 		}
 		pthread_mutex_unlock(&w->mu);
-		if (n > 0)
+		if (n > 0) {
+			const char *warn;
 			process(w, jobs, n);
+			/* Warnings of a successful commit (a pack merge or the index
+			 * that could not follow) go to the log, once each. */
+			warn = w->a ? eakte_archive_warning(w->a) : "";
+			if (warn[0] && strcmp(warn, w->last_warning) != 0) {
+				fprintf(stderr, "eakted: warning: %s\n", warn);
+				snprintf(w->last_warning, sizeof(w->last_warning), "%s", warn);
+			}
+		}
 		pthread_mutex_lock(&w->mu);
 		for (size_t i = 0; i < n; i++)
 			jobs[i]->done = 1;

@@ -250,7 +250,11 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 	}
 	a->objects_fd = openat(a->dirfd, "store.git/objects", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (a->objects_fd < 0) {
-		rc = eakte_error__set(EAKTE_ENOTFOUND, "%s is not an eakte archive (no store.git/objects); create one with `eakte init`", path);
+		if (errno == ENOENT || errno == ENOTDIR)
+			rc = eakte_error__set(EAKTE_ENOTFOUND, "%s is not an eakte archive (no store.git/objects); "
+				"create one with `eakte init`", path);
+		else
+			rc = eakte_error__set_errno(eakte_error__from_errno(errno), errno, "cannot open %s/store.git/objects", path);
 		goto fail;
 	}
 	snprintf(store, sizeof(store), "%s/store.git", path);

@@ -60,7 +60,8 @@ struct eakte_archive {
 	eakte_conf conf;          /* eakte.conf */
 	struct eakte_index *index; /* opened by writers (index.h) */
 	int index_rebuilt;       /* the index was missing or corrupt and was rebuilt */
-	int filed_state_lags;    /* the last commit's events are filed, its state ref move failed */
+	int filed_state_lags;    /* the last commit failed after (or perhaps after) its commit point */
+	int ref_moved;           /* move_ref failed: 1 after the reference moved, 2 not known */
 	char warning[512];       /* see eakte_archive_warning() */
 
 	/* Read cache of leaf hashes and commit ids, seq order (see journal.c). */

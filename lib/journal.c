@@ -825,10 +825,44 @@ static int move_ref(eakte_archive *a, const char *name, const git_oid *to, const
 	else
 		grc = git_reference_create(&ref, a->repo, name, to, 0, NULL);
 	git_reference_free(ref);
+	a->ref_moved = 0;
 	if (grc == GIT_EMODIFIED || grc == GIT_EEXISTS)
 		return eakte_error__set(EAKTE_ELOCKED, "%s was moved by someone else during the write; nothing was filed, try again", name);
-	if (grc < 0)
-		return eakte_archive__git_error(EAKTE_EIO, "moving the reference");
+	if (grc < 0) {
+		git_oid cur;
+		char dir[256];
+		const char *slash;
+		int rc = eakte_archive__git_error(EAKTE_EIO, "moving the reference");
+
+		/* libgit2 fails after the rename too (fsync of the directory):
+		 * then the reference has moved, and only durability is in doubt.
+		 * Make it durable ourselves; if that works, the move succeeded. */
+		if (git_reference_name_to_id(&cur, a->repo, name) < 0) {
+			char first[400];
+			snprintf(first, sizeof(first), "%s", eakte_error_last());
+			a->ref_moved = 2;
+			return eakte_error__set(EAKTE_EIO, "%s; whether %s moved is not known (it cannot be read back: %s); "
+				"once the disk works, `eakte log` shows what was filed",
+				first, name, git_error_last() ? git_error_last()->message : "libgit2 error");
+		}
+		if (!git_oid_equal(&cur, to))
+			return rc;
+		a->ref_moved = 1;
+		slash = strrchr(name, '/');
+		snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - name), name);
+		{
+			char first[400];
+			snprintf(first, sizeof(first), "%s", eakte_error_last());
+			if (eakte_fs__fsync_dir_at(a->dirfd, dir) == 0) {
+				/* Worth knowing: the disk failed once. */
+				snprintf(a->warning, sizeof(a->warning), "%s (it succeeded when tried again; check the disk)", first);
+				a->ref_moved = 0;
+				return 0;
+			}
+		}
+		return eakte_error__set(EAKTE_EIO, "%s moved, but %s could not be made durable (%s)",
+			name, dir, eakte_error_last());
+	}
 	return 0;
 }
 
@@ -839,6 +873,8 @@ int eakte_txn__commit(eakte_txn *t)
 	uint64_t i, added = t->appended + t->replayed;
 	int rc;
 
+	char not_durable[512] = "";
+
 	a->filed_state_lags = 0;
 	if (added == 0)
 		return 0;
@@ -848,8 +884,15 @@ int eakte_txn__commit(eakte_txn *t)
 	    (rc = eakte_packs__rescan(a->packs)) < 0)
 		return rc;
 	/* The commit point: after this the events are in the archive. */
-	if (t->appended > 0 && (rc = move_ref(a, EAKTE_JOURNAL_REF, &t->head, &a->head, a->size > 0 || t->replayed > 0)) < 0)
-		return rc;
+	if (t->appended > 0 && (rc = move_ref(a, EAKTE_JOURNAL_REF, &t->head, &a->head, a->size > 0 || t->replayed > 0)) < 0) {
+		if (a->ref_moved == 2)
+			a->filed_state_lags = 1;   /* never claim that nothing was filed */
+		if (a->ref_moved != 1)
+			return rc;
+		/* In the journal but perhaps not durable: carry on, so that this
+		 * handle matches the disk, and report it (never "nothing filed"). */
+		snprintf(not_durable, sizeof(not_durable), "%s", eakte_error_last());
+	}
 	if ((rc = move_ref(a, EAKTE_STATE_REF, &state_commit, &a->state_commit, a->has_state)) < 0) {
 		a->filed_state_lags = 1;
 		return eakte_error__wrap(rc, "the events are filed, but the state was not updated (the next write repairs it)");
@@ -875,6 +918,11 @@ int eakte_txn__commit(eakte_txn *t)
 	if ((rc = eakte_archive__consolidate_packs(a)) < 0)
 		snprintf(a->warning, sizeof(a->warning), "small packs in store.git were not merged "
 			"(filing is unaffected; the next write tries again): %s", eakte_error_last());
+	if (not_durable[0]) {
+		a->filed_state_lags = 1;
+		return eakte_error__set(EAKTE_EIO, "the events are in the journal, but may not survive a power failure: "
+			"%s; check the disk, then run `eakte verify`", not_durable);
+	}
 	return 0;
 }
 

@@ -3,13 +3,21 @@
  */
 #include "mime.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <magic.h>
 
 struct eakte_mime {
 	magic_t magic; /* loaded on first use: most archives see only PDF/TIFF/JPEG */
+	void *db;      /* the compiled database, mapped by us */
+	size_t db_len;
 };
 
 int eakte_mime__new(eakte_mime **out)
@@ -26,7 +34,52 @@ void eakte_mime__free(eakte_mime *m)
 		return;
 	if (m->magic != NULL)
 		magic_close(m->magic);
+	if (m->db != NULL)
+		munmap(m->db, m->db_len);
 	free(m);
+}
+
+/*
+ * Map the compiled database ourselves and hand libmagic the bytes: when
+ * libmagic opens it and fails (a full or failing disk), it prints to
+ * standard error and quietly parses the text sources instead; this way a
+ * failure is ours to report.  The first NAME.mgc on libmagic's search path
+ * is used (local text additions in /etc/magic are not).
+ */
+static int load_database(eakte_mime *m)
+{
+	const char *path = magic_getpath(NULL, 0);
+	char cand[4096];
+	int fd = -1;
+
+	while (path != NULL && *path) {
+		size_t n = strcspn(path, ":");
+		int has_suffix = n > 4 && memcmp(path + n - 4, ".mgc", 4) == 0;
+		snprintf(cand, sizeof(cand), "%.*s%s", (int)n, path, has_suffix ? "" : ".mgc");
+		fd = open(cand, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		path += n + (path[n] == ':');
+	}
+	if (fd < 0)
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot open the libmagic database %s (is libmagic-mgc installed?)",
+			path && *path ? cand : "magic.mgc");
+	struct stat st;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0) {
+		int e = errno;
+		close(fd);
+		return eakte_error__set_errno(EAKTE_EIO, e, "cannot read the libmagic database %s", cand);
+	}
+	m->db_len = (size_t)st.st_size;
+	m->db = mmap(NULL, m->db_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m->db == MAP_FAILED) {
+		m->db = NULL;
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot map the libmagic database %s", cand);
+	}
+	if (magic_load_buffers(m->magic, &m->db, &m->db_len, 1) != 0)
+		return eakte_error__set(EAKTE_EIO, "cannot load the libmagic database %s: %s", cand, magic_error(m->magic));
+	return 0;
 }
 
 static const char *by_signature(const uint8_t *b, size_t n)
@@ -127,12 +180,13 @@ int eakte_mime__detect(eakte_mime *m, const uint8_t *buf, size_t len, char out[E
 			m->magic = magic_open(MAGIC_MIME_TYPE | MAGIC_ERROR | MAGIC_NO_CHECK_COMPRESS);
 			if (m->magic == NULL)
 				return eakte_error__set(EAKTE_ENOMEM, "cannot create a libmagic handle");
-			if (magic_load(m->magic, NULL) != 0) {
-				int rc = eakte_error__set(EAKTE_EIO,
-					"cannot load the libmagic database: %s (is libmagic-mgc installed?)",
-					magic_error(m->magic));
+			int rc = load_database(m);
+			if (rc < 0) {
 				magic_close(m->magic);
 				m->magic = NULL;
+				if (m->db != NULL)
+					munmap(m->db, m->db_len);
+				m->db = NULL;
 				return rc;
 			}
 		}
