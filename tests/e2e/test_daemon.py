@@ -51,13 +51,33 @@ class Daemon:
         return rc
 
 
+def _protocol_validators():
+    from jsonschema import Draft202012Validator
+    schema = json.loads((SOURCE_ROOT / "schema" / "protocol-v1.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    defs = schema["$defs"]
+    req = dict(defs["request"], **{"$defs": defs})
+    resp = dict(defs["response"], **{"$defs": defs})
+    return Draft202012Validator(req), Draft202012Validator(resp)
+
+
+REQUEST_SCHEMA, RESPONSE_SCHEMA = _protocol_validators()
+
+
 class Client:
+    """A raw protocol client; every well-formed request it sends and every
+    response it reads is checked against schema/protocol-v1.schema.json."""
+
     def __init__(self, sock):
         self.s = socket.socket(socket.AF_UNIX)
         self.s.connect(str(sock))
         self.f = self.s.makefile("rb")
 
     def send(self, req, fds=()):
+        if isinstance(req, dict) and req.get("v") == 1 and isinstance(req.get("op"), str) and \
+                req["op"] in REQUEST_SCHEMA.schema["properties"]["op"]["enum"] and \
+                not (req["op"] == "search" and req.get("limit", 0) < 0):
+            REQUEST_SCHEMA.validate(req)
         data = (req if isinstance(req, bytes) else json.dumps(req).encode()) + b"\n"
         if fds:
             socket.send_fds(self.s, [data], list(fds))
@@ -67,7 +87,9 @@ class Client:
     def recv(self):
         line = self.f.readline()
         assert line, "the daemon closed the connection"
-        return json.loads(line)
+        r = json.loads(line)
+        RESPONSE_SCHEMA.validate(r)
+        return r
 
     def call(self, req, fds=()):
         self.send(req, fds)
