@@ -22,6 +22,9 @@ int cli_connect(eakte_client **out, const cli_ctx *ctx, const char *verb);
 /* Print "eakte VERB: <library error>" and return the exit code for err. */
 int cli_fail(const char *verb, int err);
 
+/* Print "eakte VERB: out of memory (WHAT)" and return EXIT_IO. */
+int cli_oom(const char *verb, const char *what);
+
 /* Print a usage error and return EXIT_USAGE. */
 int cli_usage(const char *verb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

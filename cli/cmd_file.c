@@ -50,7 +50,7 @@ static int file_through_daemon(const cli_ctx *ctx, const eakte_file_options *fo,
 	if (o == NULL || fds == NULL) {
 		free(o);
 		free(fds);
-		return cli_usage("file", "out of memory");
+		return cli_oom("file", "descriptors for the daemon");
 	}
 	if ((ex = cli_connect(&cl, ctx, "file")) != 0)
 		goto out;
@@ -119,7 +119,7 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 
 	meta = calloc((size_t)argc + 1, sizeof(*meta));
 	if (meta == NULL)
-		return cli_usage("file", "out of memory");
+		return cli_oom("file", "the option list");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': fo.akte = optarg; break;
@@ -158,7 +158,7 @@ int cmd_file(const cli_ctx *ctx, int argc, char **argv)
 	ids = calloc(npaths, sizeof(*ids));
 	if (ids == NULL) {
 		free(meta);
-		return cli_usage("file", "out of memory");
+		return cli_oom("file", "the list of ids");
 	}
 	if (ctx->socket != NULL) {
 		ex = file_through_daemon(ctx, &fo, argv + optind, npaths, ids);

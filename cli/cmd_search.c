@@ -69,7 +69,7 @@ int cmd_search(const cli_ctx *ctx, int argc, char **argv)
 
 	meta = calloc((size_t)argc + 1, sizeof(*meta));
 	if (meta == NULL)
-		return cli_usage("search", "out of memory");
+		return cli_oom("search", "the option list");
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': so.akte = optarg; break;

@@ -43,6 +43,12 @@ int cli_fail(const char *verb, int err)
 	return exit_code_for(err);
 }
 
+int cli_oom(const char *verb, const char *what)
+{
+	fprintf(stderr, "eakte %s: out of memory: %s\n", verb, what);
+	return EXIT_IO;
+}
+
 int cli_usage(const char *verb, const char *fmt, ...)
 {
 	va_list ap;

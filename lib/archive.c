@@ -262,6 +262,13 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 		rc = eakte_archive__git_error(EAKTE_ENOTFOUND, "opening store.git");
 		goto fail;
 	}
+	/* Moving a reference asks for an identity for the reflog (which is
+	 * off): without one set, libgit2 reads a config snapshot on every
+	 * commit, and crashed when an allocation in it failed (fault loops). */
+	if (git_repository_set_ident(a->repo, "eakte", "eakte@localhost") < 0) {
+		rc = eakte_archive__git_error(EAKTE_ENOMEM, "setting up store.git");
+		goto fail;
+	}
 	if ((rc = open_odb(a)) < 0)
 		goto fail;
 	*out = a;

@@ -146,7 +146,8 @@ static int read_checked_meta(char **buf, size_t *len, eakte_archive *a, const ch
 		return eakte_error__set(EAKTE_ECORRUPT, "event %" PRIu64 " has a malformed metadata reference", ev->seq);
 	if ((rc = eakte_state__entry(oid, a, path)) < 0 || (rc = read_blob(buf, len, a, oid, META_MAX)) < 0)
 		return rc;
-	EVP_Digest(*buf, *len, sha, NULL, EVP_sha256(), NULL);
+	if ((rc = eakte_sha256__buf(sha, *buf, *len)) < 0)
+		return rc;
 	if (memcmp(sha, want, EAKTE_HASH_LEN) != 0)
 		return eakte_error__set(EAKTE_ECORRUPT, "the metadata of document %s does not match the SHA-256 in event %" PRIu64 "; run `eakte verify`",
 			id, ev->seq);
@@ -322,8 +323,9 @@ int eakte_doc_read_to_fd(eakte_archive *a, const eakte_doc *d, int fd)
 				"the content of document %s (object %s) is missing from store.git; run `eakte verify`",
 				d->id, git_oid_tostr_s(&oid));
 		info.size = (uint64_t)git_blob_rawsize(blob);
-		EVP_Digest(git_blob_rawcontent(blob), (size_t)info.size, info.sha256, NULL, EVP_sha256(), NULL);
-		rc = sink_fd(git_blob_rawcontent(blob), (size_t)info.size, &fd);
+		rc = eakte_sha256__buf(info.sha256, git_blob_rawcontent(blob), (size_t)info.size);
+		if (rc == 0)
+			rc = sink_fd(git_blob_rawcontent(blob), (size_t)info.size, &fd);
 		git_blob_free(blob);
 	}
 	if (rc < 0)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 static const char b64_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -175,5 +177,12 @@ int eakte_base64__decode_exact(uint8_t *out, size_t n, const char *in, size_t in
 	}
 	memcpy(out, buf, n);
 	free(buf);
+	return 0;
+}
+
+int eakte_sha256__buf(uint8_t out[32], const void *buf, size_t len)
+{
+	if (EVP_Digest(buf, len, out, NULL, EVP_sha256(), NULL) != 1)
+		return eakte_error__set(EAKTE_ENOMEM, "cannot compute a SHA-256 (OpenSSL failed, most likely out of memory)");
 	return 0;
 }

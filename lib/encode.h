@@ -30,4 +30,10 @@ int eakte_base64__decode(uint8_t **out, size_t *out_len, const char *in, size_t 
 /* Strict decode into a fixed-size buffer: the text must decode to exactly n bytes. */
 int eakte_base64__decode_exact(uint8_t *out, size_t n, const char *in, size_t in_len);
 
+/*
+ * SHA-256 of buf.  OpenSSL allocates for it and can fail: a digest that was
+ * not computed must never be used (it once went into a signed event).
+ */
+int eakte_sha256__buf(uint8_t out[32], const void *buf, size_t len);
+
 #endif

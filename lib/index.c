@@ -311,7 +311,10 @@ static int read_meta(json_t **out, eakte_archive *a, const json_t *ref, uint64_t
 		git_blob_free(blob);
 		return eakte_error__set(EAKTE_ECORRUPT, "metadata object %s is too large", oid_hex);
 	}
-	EVP_Digest(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), sha, NULL, EVP_sha256(), NULL);
+	if ((rc = eakte_sha256__buf(sha, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob))) < 0) {
+		git_blob_free(blob);
+		return rc;
+	}
 	if (memcmp(sha, want, EAKTE_HASH_LEN) != 0) {
 		git_blob_free(blob);
 		return eakte_error__set(EAKTE_ECORRUPT, "the metadata object of event %" PRIu64

@@ -429,15 +429,18 @@ int eakte_txn__state_put(eakte_txn *t, const char *path, const uint8_t oid[EAKTE
 	return 0;
 }
 
-void eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name)
+int eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name)
 {
 	eakte_hash h;
 	char hex[EAKTE_HASH_HEX_LEN + 1];
+	int rc;
 
 	/* An Aktenzeichen contains '/', so it cannot name a tree entry. */
-	EVP_Digest(az, strlen(az), h, NULL, EVP_sha256(), NULL);
+	if ((rc = eakte_sha256__buf(h, az, strlen(az))) < 0)
+		return rc;
 	eakte_hex__encode(hex, h, EAKTE_HASH_LEN);
 	snprintf(out, len, "akten/%.2s/%.2s/%s/%s", hex, hex + 2, hex, name);
+	return 0;
 }
 
 /* The metadata objects of records events (metadata changes, Akten and
@@ -476,7 +479,8 @@ static int record_state_changes(eakte_txn *t, const eakte_ev *ev, const char *js
 		else
 			snprintf(name, sizeof(name), "vorgang-%" PRId64 ".meta",
 				(int64_t)json_integer_value(json_object_get(ev->root, "vorgang")));
-		eakte_journal__akte_path(path, sizeof(path), az, name);
+		if ((rc = eakte_journal__akte_path(path, sizeof(path), az, name)) < 0)
+			return rc;
 		return eakte_txn__state_put(t, path, oid);
 	}
 }

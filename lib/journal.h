@@ -93,7 +93,7 @@ void eakte_txn__free(eakte_txn *t);
 
 /* The state tree path of an Akte's object `name`
  * (akten/<h[0..2]>/<h[2..4]>/<h>/name, h = hex SHA-256 of the Aktenzeichen). */
-void eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name);
+int eakte_journal__akte_path(char *out, size_t len, const char *az, const char *name);
 
 /* The state tree directory of a document: docs/<last 2>/<previous 2>/<id>. */
 void eakte_journal__doc_dir(char *out, size_t len, const char *doc);

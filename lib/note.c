@@ -35,26 +35,31 @@ static int valid_name(const char *name, size_t len)
 	return 1;
 }
 
-uint32_t eakte_note__key_id(const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN])
+int eakte_note__key_id(uint32_t *out, const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN])
 {
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	uint8_t h[EAKTE_HASH_LEN] = { 0 }, alg = ALG_ED25519;
+	uint8_t h[EAKTE_HASH_LEN], alg = ALG_ED25519;
+	int ok;
 
-	if (c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1) {
-		EVP_DigestUpdate(c, name, strlen(name));
-		EVP_DigestUpdate(c, "\n", 1);
-		EVP_DigestUpdate(c, &alg, 1);
-		EVP_DigestUpdate(c, pub, EAKTE_ED25519_PUB_LEN);
-		EVP_DigestFinal_ex(c, h, NULL);
-	}
+	/* Every step checked: a key id from a failed digest would be signed
+	 * into checkpoints that then never verify. */
+	ok = c != NULL && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1 &&
+	     EVP_DigestUpdate(c, name, strlen(name)) == 1 && EVP_DigestUpdate(c, "\n", 1) == 1 &&
+	     EVP_DigestUpdate(c, &alg, 1) == 1 && EVP_DigestUpdate(c, pub, EAKTE_ED25519_PUB_LEN) == 1 &&
+	     EVP_DigestFinal_ex(c, h, NULL) == 1;
 	EVP_MD_CTX_free(c);
-	return ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
+	if (!ok)
+		return eakte_error__set(EAKTE_ENOMEM, "cannot compute a note key id (OpenSSL failed, most likely out of memory)");
+	*out = ((uint32_t)h[0] << 24) | ((uint32_t)h[1] << 16) | ((uint32_t)h[2] << 8) | h[3];
+	return 0;
 }
 
 int eakte_note__verifier_key(char **out, const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN])
 {
 	uint8_t raw[1 + EAKTE_ED25519_PUB_LEN];
 	char b64[64];
+	uint32_t id;
+	int rc;
 
 	*out = NULL;
 	if (!valid_name(name, strlen(name)))
@@ -62,7 +67,9 @@ int eakte_note__verifier_key(char **out, const char *name, const uint8_t pub[EAK
 	raw[0] = ALG_ED25519;
 	memcpy(raw + 1, pub, EAKTE_ED25519_PUB_LEN);
 	eakte_base64__encode_to(b64, raw, sizeof(raw));
-	if (asprintf(out, "%s+%08" PRIx32 "+%s", name, eakte_note__key_id(name, pub), b64) < 0) {
+	if ((rc = eakte_note__key_id(&id, name, pub)) < 0)
+		return rc;
+	if (asprintf(out, "%s+%08" PRIx32 "+%s", name, id, b64) < 0) {
 		*out = NULL;
 		return eakte_error__oom("encoding a verifier key");
 	}
@@ -74,6 +81,7 @@ int eakte_note__parse_verifier_key(char name[EAKTE_NOTE_NAME_MAX + 1], uint8_t p
 {
 	const char *p1, *p2;
 	uint8_t id[4], raw[1 + EAKTE_ED25519_PUB_LEN];
+	uint32_t want;
 	size_t nlen;
 	int rc;
 
@@ -96,7 +104,9 @@ int eakte_note__parse_verifier_key(char name[EAKTE_NOTE_NAME_MAX + 1], uint8_t p
 	name[nlen] = '\0';
 	memcpy(pub, raw + 1, EAKTE_ED25519_PUB_LEN);
 	*key_id = ((uint32_t)id[0] << 24) | ((uint32_t)id[1] << 16) | ((uint32_t)id[2] << 8) | id[3];
-	if (*key_id != eakte_note__key_id(name, pub))
+	if ((rc = eakte_note__key_id(&want, name, pub)) < 0)
+		return rc;
+	if (*key_id != want)
 		return eakte_error__set(EAKTE_EINVALID, "verifier key id does not match its name and key");
 	return 0;
 }
@@ -160,7 +170,8 @@ int eakte_note__sign(char **out, const char *text, size_t text_len, const char *
 	if (!valid_name(name, strlen(name)))
 		return eakte_error__set(EAKTE_EINVALID, "\"%s\" is not a valid note key name", name);
 	eakte_key__public_raw(key, pub);
-	id = eakte_note__key_id(name, pub);
+	if ((rc = eakte_note__key_id(&id, name, pub)) < 0)
+		return rc;
 	blob[0] = (uint8_t)(id >> 24);
 	blob[1] = (uint8_t)(id >> 16);
 	blob[2] = (uint8_t)(id >> 8);
@@ -180,11 +191,13 @@ int eakte_note__verify(size_t *text_len, const char *note, size_t note_len,
 	const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN])
 {
 	const char *sep, *p, *end = note + note_len;
-	uint32_t want = eakte_note__key_id(name, pub);
+	uint32_t want;
 	size_t tlen, nsig = 0, name_len = strlen(name);
 	int found_line = 0;
 
 	*text_len = 0;
+	if (eakte_note__key_id(&want, name, pub) < 0)
+		return EAKTE_ENOMEM;
 	if (note_len > EAKTE_NOTE_MAX)
 		return eakte_error__set(EAKTE_EINVALID, "note of %zu bytes exceeds the 1 MiB limit", note_len);
 	if (!valid_text((const unsigned char *)note, note_len))

@@ -24,7 +24,7 @@
 #define EAKTE_NOTE_MAX (1u << 20)          /* refuse larger notes before parsing */
 #define EAKTE_NOTE_NAME_MAX 255
 
-uint32_t eakte_note__key_id(const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN]);
+int eakte_note__key_id(uint32_t *out, const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN]);
 
 /* Verifier key text for (name, pub); malloc'ed. */
 int eakte_note__verifier_key(char **out, const char *name, const uint8_t pub[EAKTE_ED25519_PUB_LEN]);

@@ -92,7 +92,8 @@ int eakte_records__put_meta(json_t **ref_out, eakte_archive *a, json_t *obj)
 		return rc;
 	if ((rc = eakte_txnodb__put(a->txnodb, &oid, buf, len, GIT_OBJECT_BLOB)) < 0)
 		goto out;
-	EVP_Digest(buf, len, sha, NULL, EVP_sha256(), NULL);
+	if ((rc = eakte_sha256__buf(sha, buf, len)) < 0)
+		goto out;
 	eakte_hex__encode(sha_hex, sha, EAKTE_HASH_LEN);
 	git_oid_tostr(oid_hex, sizeof(oid_hex), &oid);
 	ref = json_object();

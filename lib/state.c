@@ -144,6 +144,8 @@ int eakte_state__load(eakte_archive *a)
 	    strlen(origin) >= sizeof(a->origin) || git_oid_fromstr(&a->head, head) < 0 ||
 	    (rc = eakte_hex__decode(a->last_leaf, EAKTE_HASH_LEN, leaf, strlen(leaf))) < 0 ||
 	    (rc = eakte_base64__decode_exact(a->pub, EAKTE_ED25519_PUB_LEN, key, strlen(key))) < 0) {
+		if (rc == EAKTE_ENOMEM)
+			goto out;   /* not the file's fault: the message says what ran out */
 		rc = EAKTE_ECORRUPT;
 		goto bad;
 	}

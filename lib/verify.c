@@ -170,7 +170,8 @@ static int record_meta(vctx *v, const eakte_ev *ev)
 		else
 			snprintf(name, sizeof(name), "vorgang-%" PRId64 ".meta",
 				(int64_t)json_integer_value(json_object_get(ev->root, "vorgang")));
-		eakte_journal__akte_path(m->path, sizeof(m->path), az, name);
+		if (eakte_journal__akte_path(m->path, sizeof(m->path), az, name) < 0)
+			return fail(v, "event", (int64_t)ev->seq, "event %" PRIu64 ": %s", ev->seq, eakte_error_last());
 	}
 	m->seq = ev->seq;
 	v->nmetas++;
@@ -210,7 +211,11 @@ static void check_metas(vctx *v)
 				m->seq, git_oid_tostr_s(&goid), git_error_last() ? git_error_last()->message : "unknown error");
 			return;
 		}
-		EVP_Digest(git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), sha, NULL, EVP_sha256(), NULL);
+		if (eakte_sha256__buf(sha, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob)) < 0) {
+			git_blob_free(blob);
+			fail(v, "object", (int64_t)m->seq, "event %" PRIu64 ": %s", m->seq, eakte_error_last());
+			return;
+		}
 		v->r->objects++;
 		v->r->bytes += (uint64_t)git_blob_rawsize(blob);
 		git_blob_free(blob);
@@ -562,10 +567,9 @@ static int hash_object(vctx *v, const filed *f, const uint8_t oid[EAKTE_OID_LEN]
 			return 1;
 		}
 		info.size = (uint64_t)git_blob_rawsize(blob);
-		EVP_Digest(git_blob_rawcontent(blob), (size_t)info.size, info.sha256, NULL, EVP_sha256(), NULL);
+		rc = eakte_sha256__buf(info.sha256, git_blob_rawcontent(blob), (size_t)info.size);
 		git_blob_free(blob);
 		pthread_mutex_unlock(&v->git_mu);
-		rc = 0;
 	}
 	if (rc == EAKTE_ECORRUPT) {
 		snprintf(msg, msg_len, "document %s (event %" PRIu64 "): %s", f->doc, f->seq, eakte_error_last());

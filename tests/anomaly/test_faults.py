@@ -89,9 +89,20 @@ def check_iteration(work, name, args, added, before, p, injected, mode, errname)
     """The checks after one failed (or crashed) attempt; returns what happened."""
     verb = args[0]
     err = p.stderr.decode(errors="replace")
-    assert p.returncode >= 0, f"{name}: killed by signal {-p.returncode} at {injected}: {err}"
+    if mode == "libgit2-crash":
+        # see test_allocation_failures_sampled: a crash inside libgit2
+        assert p.returncode == -11, (name, injected, p.returncode, err)
+    else:
+        assert p.returncode >= 0, f"{name}: killed by signal {-p.returncode} at {injected}: {err}"
     if mode == "crash":
         assert p.returncode == 137, (name, injected, p.returncode, err)
+    elif mode == "libgit2-crash":
+        pass
+    elif p.returncode != 0 and errname == "ENOMEM":
+        # jansson reports an allocation that fails while it reads a string
+        # as an "invalid token" (its own comment says so), and other
+        # libraries are as terse: here only a message of our form is asked
+        assert err.startswith(f"eakte {verb}: ") and len(err.splitlines()[0]) > 24, (name, injected, err)
     elif p.returncode != 0:
         # a clear message that names what failed
         assert err.startswith(f"eakte {verb}: ") and len(err) > len(verb) + 12, (name, injected, err)
@@ -99,13 +110,14 @@ def check_iteration(work, name, args, added, before, p, injected, mode, errname)
         # (libgit2 reports a pack it could not open as "object not found",
         # so the errno itself is not always there)
         first = err.splitlines()[0]
-        assert first.count(": ") >= 2 or ERRNO_TEXT[errname] in first, (name, injected, err)
+        assert first.count(": ") >= 2 or ERRNO_TEXT[errname] in first or \
+            any(w in first for w in ("cannot", "out of memory", "failed")), (name, injected, err)
     events = journal(work)
     delta = len(events) - before
     assert delta in (0, added), (name, injected, delta, err)
     if p.returncode == 0:
         assert delta == added, (name, injected, "succeeded but the events are missing")
-    elif delta == added and added > 0 and mode != "crash":
+    elif delta == added and added > 0 and mode not in ("crash", "libgit2-crash"):
         # failed after the commit point: the message must not deny it
         assert "nothing" not in err or "filed, but" in err, (name, injected, err)
     # a writer's open repairs what a crash left (state, index); then all is
@@ -160,3 +172,44 @@ def test_every_io_call_fails_in_turn(template, tmp_path, name, mode, errname):
     if added > 0 and mode != "persist":
         # the loop crossed the commit point: both outcomes were seen
         assert outcomes == {0, added}, (name, mode, outcomes)
+
+
+# Allocations: a filing makes about 17,000 (most in SQLite, libgit2 and
+# OpenSSL), too many to fail each in turn in CI; a sample of about 120
+# evenly spaced ones.  Not in sanitizer builds, whose runtime owns malloc.
+ALLOC = [] if os.environ.get("EAKTE_ANOMALY_ALLOC") == "no" else ["file", "meta"]
+
+
+@pytest.mark.parametrize("name", ALLOC)
+def test_allocation_failures_sampled(template, tmp_path, name):
+    a, d, doc = template
+    args, added = operations(d, doc)[name]
+    before = len(journal(a))
+    shutil.copytree(a, tmp_path / "count")
+    rep = tmp_path / "count.txt"
+    run(tmp_path / "count", *args, fault={"EAKTE_FAULT_CLASS": "alloc", "EAKTE_FAULT_REPORT": rep}, check=0)
+    total = int(rep.read_text().split()[-1])
+    stride = max(1, total // 120)
+    points = failed = libgit2_crashes = 0
+    for n in range(1, total + 1, stride):
+        work = tmp_path / f"w{n}"
+        shutil.copytree(a, work)
+        rep = tmp_path / f"rep{n}"
+        p = run(work, *args, fault={"EAKTE_FAULT_CLASS": "alloc", "EAKTE_FAULT_N": n, "EAKTE_FAULT_MODE": "once",
+                                    "EAKTE_FAULT_ERRNO": "ENOMEM", "EAKTE_FAULT_REPORT": rep})
+        if rep.exists() and "injected" in rep.read_text():
+            points += 1
+            failed += p.returncode != 0
+            head = rep.read_text().splitlines()[0]
+            # libgit2 1.5.1 dereferences some failed allocations (e.g. in
+            # git_reference__alloc): the process dies there.  That is a
+            # crash like any other for the archive, which must come through
+            # it intact; the crash itself is libgit2's (docs/reliability.md).
+            mode = "libgit2-crash" if p.returncode == -11 and "libgit2" in head else "once"
+            libgit2_crashes += mode == "libgit2-crash"
+            check_iteration(work, name, args, added, before, p, head.split()[1], mode, "ENOMEM")
+        shutil.rmtree(work)
+    with open(tmp_path.parent.parent / "fault-points.txt", "a") as f:
+        f.write(f"{name} alloc {points} sampled of {total} allocations, {failed} failed "
+                f"({libgit2_crashes} of them crashes inside libgit2)\n")
+    assert points >= MIN_POINTS, f"{name}/alloc: only {points} failure points"
