@@ -387,7 +387,17 @@ static int already_filed(hf *h, const char *akte, const char *sha, char id[EAKTE
 		found = 1;
 	}
 	json_decref(root);
-	return found;
+	if (found)
+		return 1;
+	/* The same bytes filed any other way (eakte file, another folder). */
+	rc = eakte_doc_find_content(id, h->ra, akte, sha);
+	if (rc < 0) {
+		logf_(h, "cannot look for duplicates: %s; retrying later", eakte_error_last());
+		eakte_archive_free(h->ra);
+		h->ra = NULL;
+		return -1;
+	}
+	return rc;
 }
 
 static void remember(const char *akte, const char *sha, const char *id)

@@ -787,3 +787,36 @@ int eakte_doc_index_json(char **out, eakte_archive *a, const char *doc)
 	}
 	return dump_obj(out, res);
 }
+
+int eakte_doc_find_content(char id_out[EAKTE_ID_LEN + 1], eakte_archive *a, const char *az, const char *sha256_hex)
+{
+	eakte_index *ix;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db;
+	int rc, src;
+
+	id_out[0] = '\0';
+	if (az == NULL || sha256_hex == NULL || strlen(sha256_hex) != EAKTE_HASH_HEX_LEN)
+		return eakte_error__set(EAKTE_EINVALID, "looking for content needs an Aktenzeichen and a SHA-256 in hex");
+	if ((rc = eakte_search__reader_index(&ix, a)) < 0)
+		return rc;
+	db = eakte_index__db(ix);
+	/* Any version of any document of the Akte with these bytes. */
+	if (sqlite3_prepare_v2(db, "SELECT d.uuid FROM doc d JOIN akte k ON k.id = d.akte_id "
+			       "JOIN version v ON v.doc_id = d.id WHERE k.az = ?1 AND v.sha256 = ?2 "
+			       "ORDER BY d.id LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+		return sql_fail(db, "looking for content");
+	sqlite3_bind_text(st, 1, az, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha256_hex, -1, SQLITE_STATIC);
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		snprintf(id_out, EAKTE_ID_LEN + 1, "%s", (const char *)sqlite3_column_text(st, 0));
+		rc = 1;
+	} else if (src == SQLITE_DONE) {
+		rc = 0;
+	} else {
+		rc = sql_fail(db, "looking for content");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -325,6 +325,19 @@ def test_duplicate_reported_not_filed_twice(daemon, archive, hot):
     assert len(filed_events(archive)) == 1
 
 
+def test_content_filed_another_way_is_a_duplicate(daemon, archive, hot, tmp_path):
+    """The same bytes already filed into the Akte with eakte file (through
+    the daemon), then dropped into the hotfolder: reported, not filed."""
+    src = tmp_path / "brief.txt"
+    src.write_bytes(b"Schreiben, das schon per Hand abgelegt wurde")
+    doc = run("--socket", daemon.sock, "file", src, "--akte", AZ, check=0).text.strip()
+    drop(hot, "scan-0001.txt", src.read_bytes())
+    wait_for(lambda: "scan-0001.txt.duplicate.txt" in names(hot / "done"), "done/scan-0001.txt.duplicate.txt")
+    note = (hot / "done" / "scan-0001.txt.duplicate.txt").read_text()
+    assert doc in note and "Not filed again" in note
+    assert len(filed_events(archive)) == 1
+
+
 def test_kill9_and_restart_files_each_exactly_once(archive, tmp_path, hot):
     d = Daemon(tmp_path, archive, {"post": {"dir": hot, "akte": AZ, "settle_ms": 200}})
     n = 60

@@ -339,6 +339,14 @@ EAKTE_EXTERN int eakte_tree_json(char **out, eakte_archive *archive);
 /** Every journal event that touched document `doc`, oldest first, as JSON. */
 EAKTE_EXTERN int eakte_doc_history_json(char **out, eakte_archive *archive, const char *doc);
 
+/**
+ * Is content with this SHA-256 (lowercase hex) filed in Akte `az`, as any
+ * version of any document?  Returns 1 and the document id in `id_out`, 0
+ * if not, or an error.  For duplicate checks (hotfolders).
+ */
+EAKTE_EXTERN int eakte_doc_find_content(char id_out[EAKTE_ID_LEN + 1], eakte_archive *archive, const char *az,
+	const char *sha256_hex);
+
 /** Index facts about a document: its versions and text extraction status,
  *  as JSON ({"versions":[...],"text":{"status","reason"}, "vorgang"}). */
 EAKTE_EXTERN int eakte_doc_index_json(char **out, eakte_archive *archive, const char *doc);
