@@ -61,9 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_SETUP(text != NULL);
 	memcpy(text, data, size);
 	text[size] = '\0';
-	if (eakte_note__parse_verifier_key(name, kpub, &id, text) == 0)
+	if (eakte_note__parse_verifier_key(name, kpub, &id, text) == 0) {
 		uint32_t want = 0;
 		FUZZ_CHECK(strlen(name) > 0 && eakte_note__key_id(&want, name, kpub) == 0 && id == want);
+	}
 
 	if (eakte_note__sign(&note, text, size, NAME, key) == 0) {
 		FUZZ_CHECK(eakte_note__verify(&tlen, note, strlen(note), NAME, pub) == 0);
