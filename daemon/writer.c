@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,11 @@ static void process(writer *w, wjob **jobs, size_t n)
 static void *extract_run(void *arg)
 {
 	writer *w = arg;
+
+	/* Background work: filing and reads come first.  The nice value of
+	 * this thread is inherited by the pdftotext processes it starts. */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
+		fprintf(stderr, "eakted: cannot lower the priority of text extraction: %s\n", strerror(errno));
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stopping) {
