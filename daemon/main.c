@@ -60,6 +60,7 @@ static pthread_mutex_t conns_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t conns_cv = PTHREAD_COND_INITIALIZER;
 static int *conns;
 static size_t nconns;
+static writer *conns_writer;   /* told of every connection (group commit) */
 
 typedef struct {
 	serve_ctx *ctx;
@@ -72,6 +73,7 @@ static void conn_remove(int fd)
 	for (size_t i = 0; i < nconns; i++)
 		if (conns[i] == fd) {
 			conns[i] = conns[--nconns];
+			writer_clients(conns_writer, -1);
 			break;
 		}
 	pthread_cond_broadcast(&conns_cv);
@@ -310,7 +312,7 @@ int main(int argc, char **argv)
 	}
 	if ((lfd = listen_on(conf.socket, conf.socket_mode, conf.socket_group)) < 0)
 		return 5;
-	if ((rc = eakte_archive_open(&a, conf.archive, EAKTE_OPEN_WRITE)) < 0) {
+	if ((rc = eakte_archive_open(&a, conf.archive, EAKTE_OPEN_WRITE | EAKTE_OPEN_DEFER_TIDY)) < 0) {
 		fprintf(stderr, "eakted: %s\n", eakte_error_last());
 		unlink(conf.socket);
 		return rc == EAKTE_ENOTFOUND ? 3 : 5;
@@ -324,6 +326,7 @@ int main(int argc, char **argv)
 	ctx.conf = &conf;
 	ctx.conf_lock = &conf_lock;
 	ctx.writer = w;
+	conns_writer = w;
 	if (hotfolders_start(&hfs, &conf, conf.archive, w) < 0) {
 		unlink(conf.socket);
 		if (writer_stop(w))
@@ -376,6 +379,7 @@ int main(int argc, char **argv)
 				continue;
 			}
 			conns[nconns++] = fd;
+			writer_clients(conns_writer, 1);
 			pthread_mutex_unlock(&conns_mu);
 			ca = malloc(sizeof(*ca));
 			if (ca == NULL) {

@@ -4,6 +4,7 @@
 #include "writer.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,8 @@ struct writer {
 	pthread_cond_t work;     /* a job was queued, or stop */
 	pthread_cond_t done;     /* a job finished */
 	wjob *head, *tail;
-	size_t queued_docs;
+	size_t queued_docs, queued_jobs;
+	size_t clients;          /* connections open (writer_clients) */
 	int stopping;
 	unsigned long long docs, commits;
 	/* Text extraction runs in its own thread on its own read-only view,
@@ -95,7 +97,7 @@ static int ensure_archive(writer *w, int reopen)
 		return 1;
 	eakte_archive_free(w->a);
 	w->a = NULL;
-	if (eakte_archive_open(&w->a, w->path, EAKTE_OPEN_WRITE) < 0) {
+	if (eakte_archive_open(&w->a, w->path, EAKTE_OPEN_WRITE | EAKTE_OPEN_DEFER_TIDY) < 0) {
 		snprintf(w->open_error, sizeof(w->open_error), "the archive cannot be opened for writing: %s",
 			eakte_error_last());
 		fprintf(stderr, "eakted: %s; retrying with the next request\n", w->open_error);
@@ -172,10 +174,14 @@ static void *extract_run(void *arg)
 {
 	writer *w = arg;
 
-	/* Background work: filing and reads come first.  The nice value of
-	 * this thread is inherited by the pdftotext processes it starts. */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), 10) != 0)
-		fprintf(stderr, "eakted: cannot lower the priority of text extraction: %s\n", strerror(errno));
+	/* Background work: filing and reads come first.  SCHED_IDLE runs this
+	 * thread (and the pdftotext processes it starts, which inherit the
+	 * policy) only on a CPU that nothing else wants: a nice value still
+	 * takes its share of a busy CPU from the commits. */
+	struct sched_param idle = { .sched_priority = 0 };
+	int e = pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	if (e != 0)
+		fprintf(stderr, "eakted: cannot lower the priority of text extraction: %s\n", strerror(e));
 
 	pthread_mutex_lock(&w->mu);
 	while (!w->stopping) {
@@ -211,6 +217,18 @@ static void *extract_run(void *arg)
 	return NULL;
 }
 
+/* Warnings of a successful commit or tidy (a pack merge or the index that
+ * could not follow) go to the log, once each. */
+static void log_warning(writer *w)
+{
+	const char *warn = w->a ? eakte_archive_warning(w->a) : "";
+
+	if (warn[0] && strcmp(warn, w->last_warning) != 0) {
+		fprintf(stderr, "eakted: warning: %s\n", warn);
+		snprintf(w->last_warning, sizeof(w->last_warning), "%s", warn);
+	}
+}
+
 static void *run(void *arg)
 {
 	writer *w = arg;
@@ -225,14 +243,17 @@ static void *run(void *arg)
 			pthread_cond_wait(&w->work, &w->mu);
 		if (w->head == NULL && w->stopping)
 			break;
-		if (w->batch_wait_ms > 0 && w->queued_docs < w->batch_max && w->head->call == NULL) {
-			/* Give concurrent clients a moment to join this commit. */
+		if (w->batch_wait_ms > 0 && w->queued_docs < w->batch_max && w->head->call == NULL &&
+		    w->queued_jobs < w->clients) {
+			/* Give concurrent clients a moment to join this commit -
+			 * but not those that cannot: when every connection already
+			 * waits here, nobody else is coming. */
 			struct timespec until;
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_nsec += (long)w->batch_wait_ms * 1000000L;
 			until.tv_sec += until.tv_nsec / 1000000000L;
 			until.tv_nsec %= 1000000000L;
-			while (w->queued_docs < w->batch_max && !w->stopping &&
+			while (w->queued_docs < w->batch_max && w->queued_jobs < w->clients && !w->stopping &&
 			       pthread_cond_timedwait(&w->work, &w->mu, &until) != ETIMEDOUT)
 				;
 		}
@@ -251,20 +272,14 @@ static void *run(void *arg)
 			if (w->head == NULL)
 				w->tail = NULL;
 			w->queued_docs -= j->n;
+			w->queued_jobs--;
 			docs += j->n;
 			jobs[n++] = j;
 		}
 		pthread_mutex_unlock(&w->mu);
 		if (n > 0) {
-			const char *warn;
 			process(w, jobs, n);
-			/* Warnings of a successful commit (a pack merge or the index
-			 * that could not follow) go to the log, once each. */
-			warn = w->a ? eakte_archive_warning(w->a) : "";
-			if (warn[0] && strcmp(warn, w->last_warning) != 0) {
-				fprintf(stderr, "eakted: warning: %s\n", warn);
-				snprintf(w->last_warning, sizeof(w->last_warning), "%s", warn);
-			}
+			log_warning(w);
 		}
 		pthread_mutex_lock(&w->mu);
 		for (size_t i = 0; i < n; i++)
@@ -272,6 +287,15 @@ static void *run(void *arg)
 		pthread_cond_broadcast(&w->done);
 		w->extract_wanted = 1;
 		pthread_cond_signal(&w->extract_cv);
+		if (n > 0 && w->a != NULL) {
+			/* Acknowledged: merge packs and update the index now, while
+			 * the clients prepare their next requests, rather than on
+			 * the critical path of the next commit. */
+			pthread_mutex_unlock(&w->mu);
+			eakte_archive_tidy(w->a);
+			log_warning(w);
+			pthread_mutex_lock(&w->mu);
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	free(jobs);
@@ -329,9 +353,22 @@ void writer_submit(writer *w, wjob *j)
 		w->head = j;
 	w->tail = j;
 	w->queued_docs += j->n;
+	w->queued_jobs++;
 	pthread_cond_signal(&w->work);
 	while (!j->done)
 		pthread_cond_wait(&w->done, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void writer_clients(writer *w, int delta)
+{
+	pthread_mutex_lock(&w->mu);
+	if (delta < 0 && w->clients < (size_t)-delta)
+		w->clients = 0;
+	else
+		w->clients = (size_t)((long long)w->clients + delta);
+	/* One fewer to wait for: the writer may go now. */
+	pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 }
 

@@ -38,6 +38,11 @@ int writer_start(writer **out, eakte_archive *archive, const char *path, unsigne
 /* Queue a job and wait until it is durable (rc 0) or refused. */
 void writer_submit(writer *w, wjob *job);
 
+/* A client connection opened (+1) or closed (-1).  The writer waits a
+ * moment for more requests to join a group commit, but not once every
+ * open connection has a request queued. */
+void writer_clients(writer *w, int delta);
+
 /* Finish the queued jobs, stop the threads, close the archive.  Returns 1
  * if text extraction did not stop in time: the caller must then end the
  * process with _exit() (the extractor still uses the writer). */

@@ -215,6 +215,24 @@ int eakte_archive__consolidate_packs(eakte_archive *a)
 	return merged > 0 ? open_odb(a) : 0;
 }
 
+int eakte_archive_tidy(eakte_archive *a)
+{
+	eakte_index *ix;
+
+	if (a == NULL || a->lock_fd < 0)
+		return eakte_error__set(EAKTE_EINVALID, "tidying needs the archive opened for writing");
+	if (a->tidy_pending) {
+		a->tidy_pending = 0;
+		if (eakte_archive__consolidate_packs(a) < 0)
+			snprintf(a->warning, sizeof(a->warning), "small packs in store.git were not merged "
+				"(filing is unaffected; the next write tries again): %s", eakte_error_last());
+	}
+	if (eakte_index__for_writer(&ix, a) < 0)
+		snprintf(a->warning, sizeof(a->warning),
+			"the index was not updated (%s); it catches up on the next write or open", eakte_error_last());
+	return 0;
+}
+
 static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 {
 	eakte_archive *a;

@@ -38,6 +38,7 @@ struct eakte_archive {
 	int objects_fd;
 	int lock_fd;             /* -1 when opened read-only */
 	unsigned int flags;
+	int tidy_pending;          /* EAKTE_OPEN_DEFER_TIDY: packs not yet merged */
 	git_repository *repo;
 	git_odb *odb;
 	eakte_txnodb *txnodb;     /* objects of a transaction; NULL when read-only */

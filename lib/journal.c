@@ -919,7 +919,9 @@ int eakte_txn__commit(eakte_txn *t)
 	eakte_txnodb__reset(a->txnodb);
 	/* The events are durable whatever happens now: a failed merge of
 	 * packs leaves them all in place and is only worth a warning. */
-	if ((rc = eakte_archive__consolidate_packs(a)) < 0)
+	if (a->flags & EAKTE_OPEN_DEFER_TIDY)
+		a->tidy_pending = 1;
+	else if ((rc = eakte_archive__consolidate_packs(a)) < 0)
 		snprintf(a->warning, sizeof(a->warning), "small packs in store.git were not merged "
 			"(filing is unaffected; the next write tries again): %s", eakte_error_last());
 	if (not_durable[0]) {

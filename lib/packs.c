@@ -18,6 +18,7 @@
 #include <git2/sys/odb_backend.h>
 #include <git2/sys/repository.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <zlib.h>
 
 /* libgit2's own priorities (odb.h, not public): packs before loose objects. */
@@ -204,6 +205,12 @@ static int list_packs(int pack_fd, pack_entry **out, size_t *n_out)
 		struct stat st;
 		size_t len = strlen(de->d_name);
 
+		/* Temporary files of a pack writer that crashed: only the writer,
+		 * who holds the lock and is not writing a pack now, makes them. */
+		if (strncmp(de->d_name, "tmp_pack_", 9) == 0 || strncmp(de->d_name, "tmp_idx_", 8) == 0) {
+			unlinkat(pack_fd, de->d_name, 0);
+			continue;
+		}
 		if (len != 5 + 40 + 5 || strncmp(de->d_name, "pack-", 5) != 0 || strcmp(de->d_name + 45, ".pack") != 0)
 			continue;
 		memcpy(other, de->d_name, 45);
@@ -274,29 +281,49 @@ static size_t geometric_split(const pack_entry *v, size_t n)
 
 /* ---- writing a pack ---- */
 
+/*
+ * The pack goes to a temporary file in objects/pack and its .idx (version
+ * 2) is written here from what the writer already knows - each object's
+ * id, offset and the CRC-32 of its entry - rather than by libgit2's
+ * indexer, which inflates and hashes every object of the pack again.  The
+ * .pack is renamed into place before the .idx: a pack is invisible until
+ * its index appears, so a crash leaves either nothing or a complete pair.
+ */
+
 #define PACKW_BUF (1u << 20)
 
+typedef struct {
+	uint8_t oid[20];
+	uint32_t crc;
+	uint64_t offset;
+} packw_obj;
+
 struct eakte_packw {
-	git_indexer *ix;
-	git_indexer_progress stats;
+	int dir_fd;
+	int fd;               /* the temporary .pack */
+	char tmp[64];         /* its name in dir_fd */
 	EVP_MD_CTX *sha1;
 	z_stream z;
 	int z_ready;
-	uint8_t *buf;         /* pack bytes not yet given to the indexer */
+	uint8_t *buf;         /* pack bytes not yet written */
 	size_t len;
+	uint64_t written;     /* pack bytes so far (buffered or not) */
 	uint8_t *zbuf;
 	size_t zcap;
-	uint32_t left;        /* objects still expected */
+	packw_obj *objs;
+	uint32_t n, count;    /* added so far / announced */
 };
 
 static int packw_flush(eakte_packw *w)
 {
+	int rc;
+
 	if (w->len == 0)
 		return 0;
 	if (EVP_DigestUpdate(w->sha1, w->buf, w->len) != 1)
 		return eakte_error__set(EAKTE_ENOMEM, "hashing a pack");
-	if (git_indexer_append(w->ix, w->buf, w->len, &w->stats) < 0)
-		return odb_error("writing a pack");
+	if ((rc = eakte_fs__write_all(w->fd, w->buf, w->len, "a new pack in store.git/objects/pack")) < 0)
+		return rc;
 	w->len = 0;
 	return 0;
 }
@@ -305,6 +332,7 @@ static int packw_put(eakte_packw *w, const void *data, size_t len)
 {
 	const uint8_t *p = data;
 
+	w->written += len;
 	while (len > 0) {
 		size_t n = PACKW_BUF - w->len < len ? PACKW_BUF - w->len : len;
 		memcpy(w->buf + w->len, p, n);
@@ -324,19 +352,50 @@ void eakte_packw__free(eakte_packw *w)
 {
 	if (w == NULL)
 		return;
-	git_indexer_free(w->ix);
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlinkat(w->dir_fd, w->tmp, 0);
+	}
+	if (w->dir_fd >= 0)
+		close(w->dir_fd);
 	EVP_MD_CTX_free(w->sha1);
 	if (w->z_ready)
 		deflateEnd(&w->z);
 	free(w->buf);
 	free(w->zbuf);
+	free(w->objs);
 	free(w);
+}
+
+/* A temporary file in dir_fd named like git's own (tmp_pack_*), which
+ * pack listings ignore. */
+static int tmp_create(int dir_fd, char name[64], const char *prefix)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t r[8];
+
+	for (int attempt = 0; attempt < 16; attempt++) {
+		int fd;
+		if (RAND_bytes(r, sizeof(r)) != 1)
+			return eakte_error__set(EAKTE_ENOMEM, "no random bytes for a temporary pack name");
+		int k = snprintf(name, 64, "%s", prefix);
+		for (size_t i = 0; i < sizeof(r); i++) {
+			name[k++] = hex[r[i] >> 4];
+			name[k++] = hex[r[i] & 15];
+		}
+		name[k] = '\0';
+		fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return eakte_error__set_errno(EAKTE_EIO, errno, "cannot create store.git/objects/pack/%s", name);
+	}
+	return eakte_error__set(EAKTE_EIO, "cannot find a free temporary name in store.git/objects/pack");
 }
 
 int eakte_packw__begin(eakte_packw **out, const char *pack_dir, uint32_t count)
 {
 	uint8_t hdr[12] = { 'P', 'A', 'C', 'K', 0, 0, 0, 2 };
-	git_indexer_options opts;
 	eakte_packw *w;
 	int rc;
 
@@ -344,9 +403,17 @@ int eakte_packw__begin(eakte_packw **out, const char *pack_dir, uint32_t count)
 	w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return eakte_error__oom("starting a pack");
+	w->fd = -1;
+	w->dir_fd = open(pack_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (w->dir_fd < 0) {
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot open %s", pack_dir);
+		eakte_packw__free(w);
+		return rc;
+	}
 	w->buf = malloc(PACKW_BUF);
+	w->objs = malloc(((size_t)count + 1) * sizeof(*w->objs));
 	w->sha1 = EVP_MD_CTX_new();
-	if (w->buf == NULL || w->sha1 == NULL || EVP_DigestInit_ex(w->sha1, EVP_sha1(), NULL) != 1) {
+	if (w->buf == NULL || w->objs == NULL || w->sha1 == NULL || EVP_DigestInit_ex(w->sha1, EVP_sha1(), NULL) != 1) {
 		eakte_packw__free(w);
 		return eakte_error__oom("starting a pack");
 	}
@@ -359,14 +426,15 @@ int eakte_packw__begin(eakte_packw **out, const char *pack_dir, uint32_t count)
 		return eakte_error__set(EAKTE_ENOMEM, "cannot initialise zlib for a pack");
 	}
 	w->z_ready = 1;
-	if (git_indexer_options_init(&opts, GIT_INDEXER_OPTIONS_VERSION) < 0 ||
-	    git_indexer_new(&w->ix, pack_dir, 0444, NULL, &opts) < 0) {
+	if ((w->fd = tmp_create(w->dir_fd, w->tmp, "tmp_pack_")) < 0) {
+		rc = w->fd;
+		w->fd = -1;
 		eakte_packw__free(w);
-		return odb_error("starting a pack");
+		return rc;
 	}
 	for (int i = 0; i < 4; i++)
 		hdr[8 + i] = (uint8_t)(count >> (24 - 8 * i));
-	w->left = count;
+	w->count = count;
 	if ((rc = packw_put(w, hdr, sizeof(hdr))) < 0) {
 		eakte_packw__free(w);
 		return rc;
@@ -375,16 +443,33 @@ int eakte_packw__begin(eakte_packw **out, const char *pack_dir, uint32_t count)
 	return 0;
 }
 
+/* Record an entry that is about to be written at the current offset. */
+static packw_obj *packw_next(eakte_packw *w)
+{
+	if (w->n == w->count) {
+		eakte_error__set(EAKTE_EIO, "more objects than announced in a pack");
+		return NULL;
+	}
+	w->objs[w->n].offset = w->written;
+	return &w->objs[w->n];
+}
+
 int eakte_packw__add(eakte_packw *w, git_object_t type, const void *data, size_t len)
 {
 	uint8_t hdr[16];
 	size_t n = 0, size = len;
 	uint8_t c = (uint8_t)(((unsigned)type << 4) | (size & 0x0f));
+	packw_obj *o = packw_next(w);
+	git_oid oid;
 	uLong bound;
+	size_t zlen;
 	int rc;
 
-	if (w->left == 0)
-		return eakte_error__set(EAKTE_EIO, "more objects than announced in a pack");
+	if (o == NULL)
+		return EAKTE_EIO;
+	if (git_odb_hash(&oid, data, len, type) < 0)
+		return odb_error("hashing an object for a pack");
+	memcpy(o->oid, oid.id, 20);
 	/* Type and size as git's variable-length integer. */
 	size >>= 4;
 	while (size) {
@@ -409,30 +494,162 @@ int eakte_packw__add(eakte_packw *w, git_object_t type, const void *data, size_t
 	w->z.avail_out = (uInt)w->zcap;
 	if (deflate(&w->z, Z_FINISH) != Z_STREAM_END)
 		return eakte_error__set(EAKTE_ENOMEM, "compressing an object for a pack");
-	if ((rc = packw_put(w, hdr, n)) < 0 || (rc = packw_put(w, w->zbuf, w->zcap - w->z.avail_out)) < 0)
+	zlen = w->zcap - w->z.avail_out;
+	o->crc = (uint32_t)crc32(crc32(0L, hdr, (uInt)n), w->zbuf, (uInt)zlen);
+	if ((rc = packw_put(w, hdr, n)) < 0 || (rc = packw_put(w, w->zbuf, zlen)) < 0)
 		return rc;
-	w->left--;
+	w->n++;
 	return 0;
+}
+
+int eakte_packw__add_raw(eakte_packw *w, const uint8_t oid[20], uint32_t crc, const void *entry, size_t len)
+{
+	packw_obj *o = packw_next(w);
+	int rc;
+
+	if (o == NULL)
+		return EAKTE_EIO;
+	/* The source pack's index recorded the CRC-32 of this entry: a copy
+	 * that does not match is a damaged source, never merged. */
+	if ((uint32_t)crc32_z(0L, entry, len) != crc) {
+		char hex[41];
+		eakte_hex__encode(hex, oid, 20);
+		return eakte_error__set(EAKTE_ECORRUPT, "object %s in a pack does not match the CRC-32 its index "
+			"recorded; run `eakte verify`", hex);
+	}
+	memcpy(o->oid, oid, 20);
+	o->crc = crc;
+	if ((rc = packw_put(w, entry, len)) < 0)
+		return rc;
+	w->n++;
+	return 0;
+}
+
+static int cmp_obj(const void *x, const void *y)
+{
+	return memcmp(((const packw_obj *)x)->oid, ((const packw_obj *)y)->oid, 20);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* Write the version 2 index of the finished pack to a new temporary file. */
+static int packw_write_idx(eakte_packw *w, const uint8_t sum[20], char tmp[64])
+{
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	uint8_t *buf = NULL, isum[20];
+	size_t big = 0, len, at = 0;
+	unsigned int sl;
+	int fd = -1, rc = 0;
+
+	tmp[0] = '\0';
+	for (uint32_t i = 0; i < w->n; i++)
+		if (w->objs[i].offset >= 0x80000000u)
+			big++;
+	len = 8 + 1024 + (size_t)w->n * 28 + big * 8 + 40;
+	buf = malloc(len);
+	if (h == NULL || buf == NULL) {
+		rc = eakte_error__oom("writing a pack index");
+		goto out;
+	}
+	memcpy(buf, "\377tOc\0\0\0\2", 8);
+	at = 8;
+	for (unsigned b = 0, i = 0; b < 256; b++) {
+		while (i < w->n && w->objs[i].oid[0] <= b)
+			i++;
+		put32(buf + at, i);
+		at += 4;
+	}
+	for (uint32_t i = 0; i < w->n; i++, at += 20)
+		memcpy(buf + at, w->objs[i].oid, 20);
+	for (uint32_t i = 0; i < w->n; i++, at += 4)
+		put32(buf + at, w->objs[i].crc);
+	big = 0;
+	for (uint32_t i = 0; i < w->n; i++, at += 4)
+		put32(buf + at, w->objs[i].offset < 0x80000000u ? (uint32_t)w->objs[i].offset
+			: 0x80000000u | (uint32_t)big++);
+	for (uint32_t i = 0; i < w->n; i++)
+		if (w->objs[i].offset >= 0x80000000u) {
+			put32(buf + at, (uint32_t)(w->objs[i].offset >> 32));
+			put32(buf + at + 4, (uint32_t)w->objs[i].offset);
+			at += 8;
+		}
+	memcpy(buf + at, sum, 20);
+	at += 20;
+	if (EVP_DigestInit_ex(h, EVP_sha1(), NULL) != 1 || EVP_DigestUpdate(h, buf, at) != 1 ||
+	    EVP_DigestFinal_ex(h, isum, &sl) != 1) {
+		rc = eakte_error__set(EAKTE_ENOMEM, "hashing a pack index");
+		goto out;
+	}
+	memcpy(buf + at, isum, 20);
+	at += 20;
+	if ((fd = tmp_create(w->dir_fd, tmp, "tmp_idx_")) < 0) {
+		rc = fd;
+		fd = -1;
+		tmp[0] = '\0';
+		goto out;
+	}
+	if ((rc = eakte_fs__write_all(fd, buf, at, "a new pack index in store.git/objects/pack")) < 0)
+		goto out;
+	if (fsync(fd) != 0)
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot make a new pack index durable (fsync)");
+out:
+	if (fd >= 0 && close(fd) != 0 && rc == 0)
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot write a new pack index");
+	if (rc < 0 && tmp[0]) {
+		unlinkat(w->dir_fd, tmp, 0);
+		tmp[0] = '\0';
+	}
+	EVP_MD_CTX_free(h);
+	free(buf);
+	return rc;
 }
 
 int eakte_packw__finish(eakte_packw *w, char name[41])
 {
 	uint8_t sum[20];
+	char tmp_idx[64], final[64];
 	unsigned int sl;
 	int rc;
 
-	if (w->left != 0)
-		return eakte_error__set(EAKTE_EIO, "%u objects missing from a pack", w->left);
+	if (w->n != w->count)
+		return eakte_error__set(EAKTE_EIO, "%u objects missing from a pack", w->count - w->n);
 	if ((rc = packw_flush(w)) < 0)
 		return rc;
 	if (EVP_DigestFinal_ex(w->sha1, sum, &sl) != 1)
 		return eakte_error__set(EAKTE_ENOMEM, "hashing a pack");
-	/* The trailer is the hash of what came before; libgit2 checks it and
-	 * writes .pack and .idx (fsynced with GIT_OPT_ENABLE_FSYNC_GITDIR). */
-	if (git_indexer_append(w->ix, sum, sizeof(sum), &w->stats) < 0 || git_indexer_commit(w->ix, &w->stats) < 0)
-		return odb_error("finishing a pack");
+	/* The trailer: the SHA-1 of everything before it; it names the pack. */
+	if ((rc = eakte_fs__write_all(w->fd, sum, sizeof(sum), "a new pack in store.git/objects/pack")) < 0)
+		return rc;
+	if (fsync(w->fd) != 0)
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot make a new pack durable (fsync)");
+	qsort(w->objs, w->n, sizeof(*w->objs), cmp_obj);
+	for (uint32_t i = 1; i < w->n; i++)
+		if (memcmp(w->objs[i - 1].oid, w->objs[i].oid, 20) == 0)
+			return eakte_error__set(EAKTE_EIO, "an object was added twice to a pack");
+	if ((rc = packw_write_idx(w, sum, tmp_idx)) < 0)
+		return rc;
 	eakte_hex__encode(name, sum, sizeof(sum));
-	return 0;
+	snprintf(final, sizeof(final), "pack-%s.pack", name);
+	if (renameat(w->dir_fd, w->tmp, w->dir_fd, final) != 0) {
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot name the new pack objects/pack/%s", final);
+		unlinkat(w->dir_fd, tmp_idx, 0);
+		return rc;
+	}
+	close(w->fd);
+	w->fd = -1;
+	snprintf(final, sizeof(final), "pack-%s.idx", name);
+	if (renameat(w->dir_fd, tmp_idx, w->dir_fd, final) != 0) {
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot name the new pack index objects/pack/%s", final);
+		unlinkat(w->dir_fd, tmp_idx, 0);
+		return rc;
+	}
+	return eakte_fs__fsync_dir(w->dir_fd, "store.git/objects/pack");
 }
 
 /* ---- the object ids of a pack, from its .idx (version 2) ---- */
@@ -442,7 +659,13 @@ typedef struct {
 	size_t len;
 	uint32_t n;
 	const uint8_t *oids;  /* n sorted object ids */
+	const uint8_t *crcs;  /* their entries' CRC-32s */
 	uint32_t next;        /* merge position */
+	/* For copying entries as they are: the .pack mapped, and where each
+	 * object's entry (in id order) starts and ends in it. */
+	void *pack;
+	size_t pack_len;
+	uint64_t *start, *end;
 } idx_view;
 
 static uint32_t be32(const uint8_t *p)
@@ -483,6 +706,7 @@ static int idx_open(idx_view *v, int pack_fd, const char *name)
 	if ((uint64_t)v->n * 28 + 8 + 1024 + 40 > v->len)
 		return eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s is truncated (%u objects)", path, v->n);
 	v->oids = b + 8 + 1024;
+	v->crcs = v->oids + (size_t)v->n * 20;
 	return 0;
 }
 
@@ -490,7 +714,101 @@ static void idx_close(idx_view *v)
 {
 	if (v->map != NULL)
 		munmap(v->map, v->len);
-	v->map = NULL;
+	if (v->pack != NULL)
+		munmap(v->pack, v->pack_len);
+	free(v->start);
+	free(v->end);
+	v->map = v->pack = NULL;
+	v->start = v->end = NULL;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/*
+ * Map the .pack of an opened .idx and find each entry's extent: entries
+ * lie back to back, so an entry ends where the next one (by offset)
+ * starts, the last one at the trailing checksum.  Offsets that do not fit
+ * the pack are corruption: the merge then stops before removing anything.
+ */
+static int idx_entries(idx_view *v, int pack_fd, const char *name)
+{
+	const uint8_t *b = v->map;
+	const uint8_t *offs = b + 8 + 1024 + (size_t)v->n * 24;
+	const uint8_t *big = offs + (size_t)v->n * 4;
+	uint64_t *sorted = NULL;
+	char path[64];
+	struct stat st;
+	int fd, rc = 0;
+
+	snprintf(path, sizeof(path), "%s.pack", name);
+	fd = openat(pack_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		return eakte_error__set_errno(EAKTE_EIO, e, "cannot open objects/pack/%s", path);
+	}
+	if (st.st_size < 12 + 20) {
+		close(fd);
+		return eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s is too short for a pack", path);
+	}
+	v->pack_len = (size_t)st.st_size;
+	v->pack = mmap(NULL, v->pack_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (v->pack == MAP_FAILED) {
+		v->pack = NULL;
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot map objects/pack/%s", path);
+	}
+	v->start = malloc((size_t)v->n * sizeof(uint64_t) + 1);
+	v->end = malloc((size_t)v->n * sizeof(uint64_t) + 1);
+	sorted = malloc((size_t)v->n * sizeof(uint64_t) + 1);
+	if (v->start == NULL || v->end == NULL || sorted == NULL) {
+		free(sorted);
+		return eakte_error__oom("merging packs");
+	}
+	for (uint32_t i = 0; i < v->n; i++) {
+		uint32_t o = be32(offs + (size_t)i * 4);
+		uint64_t off = o;
+		if (o & 0x80000000u) {
+			size_t k = o & 0x7fffffffu;
+			if ((size_t)(big - b) + (k + 1) * 8 + 40 > v->len) {
+				rc = eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s.idx: a large offset lies outside the index", name);
+				goto out;
+			}
+			off = (uint64_t)be32(big + k * 8) << 32 | be32(big + k * 8 + 4);
+		}
+		if (off < 12 || off >= v->pack_len - 20) {
+			rc = eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s.idx: an offset lies outside the pack", name);
+			goto out;
+		}
+		v->start[i] = off;
+		sorted[i] = off;
+	}
+	qsort(sorted, v->n, sizeof(uint64_t), cmp_u64);
+	for (uint32_t i = 0; i < v->n; i++) {
+		/* The end is the smallest start above this one. */
+		size_t lo = 0, hi = v->n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (sorted[mid] <= v->start[i])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		v->end[i] = lo < v->n ? sorted[lo] : v->pack_len - 20;
+		if (lo > 0 && lo < v->n && sorted[lo - 1] == sorted[lo]) {
+			rc = eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s.idx: two objects at one offset", name);
+			goto out;
+		}
+	}
+out:
+	free(sorted);
+	return rc;
 }
 
 /* The pack holding the smallest object id not yet taken, or -1 at the end. */
@@ -551,7 +869,8 @@ static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_di
 		return eakte_error__oom("merging packs");
 	for (i = 0; i < k; i++) {
 		snprintf(path, sizeof(path), "%s/%s.idx", pack_dir, v[i].name);
-		if ((rc = idx_open(&ix[i], pack_fd, v[i].name)) < 0)
+		if ((rc = idx_open(&ix[i], pack_fd, v[i].name)) < 0 ||
+		    (rc = idx_entries(&ix[i], pack_fd, v[i].name)) < 0)
 			goto out;
 		if (git_odb_backend_one_pack(&v[i].one, path) < 0) {
 			rc = odb_error("opening a pack to merge");
@@ -578,6 +897,22 @@ static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_di
 		git_object_t type;
 
 		memcpy(oid.id, ix[src].oids + (size_t)ix[src].next * 20, 20);
+		{
+			/* A whole object (not a delta, whose base may sit in another
+			 * pack) is copied compressed as it is: no inflate and deflate
+			 * again.  Its CRC-32 is checked against the source index, so
+			 * a damaged entry fails the merge before anything is removed. */
+			const uint8_t *e = (const uint8_t *)ix[src].pack + ix[src].start[ix[src].next];
+			unsigned kind = (e[0] >> 4) & 7;
+			if (kind >= GIT_OBJECT_COMMIT && kind <= GIT_OBJECT_TAG) {
+				rc = eakte_packw__add_raw(w, oid.id, be32(ix[src].crcs + (size_t)ix[src].next * 4), e,
+					(size_t)(ix[src].end[ix[src].next] - ix[src].start[ix[src].next]));
+				if (rc < 0)
+					goto out;
+				merge_skip(ix, k, oid.id);
+				continue;
+			}
+		}
 		if (b->read(&data, &len, &type, b, &oid) < 0) {
 			rc = odb_error("reading an object to merge");
 			goto out;

@@ -59,13 +59,19 @@ int eakte_packs__consolidate(const char *objects_dir, int objects_fd, size_t thr
 
 /*
  * A pack written as a stream: whole objects (no deltas) deflated at level
- * 1, given to libgit2's indexer as they come, so memory does not grow with
- * the pack.  `count` objects must be added before finish, which writes
- * .pack and .idx into `pack_dir` and returns the pack's name (hex).
+ * 1 into a temporary file, so memory does not grow with the pack (but for
+ * 32 bytes per object).  `count` objects must be added before finish,
+ * which makes .pack and its version 2 .idx durable in `pack_dir` (the
+ * .pack renamed into place first, then the .idx) and returns the pack's
+ * name (hex).  Freeing an unfinished writer removes its temporary file.
  */
 typedef struct eakte_packw eakte_packw;
 int eakte_packw__begin(eakte_packw **out, const char *pack_dir, uint32_t count);
 int eakte_packw__add(eakte_packw *w, git_object_t type, const void *data, size_t len);
+/* An entry of another pack as it is (type and size header + zlib data of
+ * a whole object, never a delta), with the object id and the CRC-32 that
+ * pack's index records for it (checked: EAKTE_ECORRUPT if it differs). */
+int eakte_packw__add_raw(eakte_packw *w, const uint8_t oid[20], uint32_t crc, const void *entry, size_t len);
 int eakte_packw__finish(eakte_packw *w, char name[41]);
 void eakte_packw__free(eakte_packw *w);
 
