@@ -10,6 +10,10 @@
  * titles, so refusing them would make such an Akte impossible to hand
  * over; they are written as U+FFFD, the replacement character).
  *
+ * Booleans are written "1" and "0": the schema fixes some of them
+ * (Importbestaetigung, Unbefristet) to the literal "1", and libxml2
+ * compares fixed values literally.
+ *
  * The element order follows the sequences of xdomea-Baukasten.xsd
  * (AkteType, VorgangType, DokumentType, ...); the schema is strict about
  * order, so keep each writer function in the order of its type.
@@ -23,11 +27,13 @@
 #include "encode.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <libxml/parser.h>
 #include <libxml/xmlstring.h>
 #include <libxml/xmlwriter.h>
 
@@ -520,6 +526,23 @@ static void unique_id(gen *g, const char *path, const char *uuid)
 		oom(g);
 }
 
+/* Each number once in `set` (Vorgang numbers of an Akte, version numbers
+ * of a document); a set keeps a large Akte linear. */
+static void unique_number(gen *g, json_t *set, const char *path, json_int_t n, const char *what, const char *in)
+{
+	char key[32];
+
+	if (failed(g))
+		return;
+	snprintf(key, sizeof key, "%" JSON_INTEGER_FORMAT, n);
+	if (json_object_get(set, key) != NULL) {
+		bad(g, path, "%s %s appears twice in the %s", what, key, in);
+		return;
+	}
+	if (json_object_set_new(set, key, json_true()) < 0)
+		oom(g);
+}
+
 /* ---- writing ---- */
 
 static void x_start(gen *g, const char *name)
@@ -749,9 +772,9 @@ static void gen_document(gen *g, const json_t *d, const char *path)
 	static const char *const keys[] = { "id", "title", "filed", "versions", NULL };
 	const json_t *versions, *v;
 	const char *id, *title;
-	json_int_t *seen = NULL;
+	json_t *seen;
 	char p[PATH_MAX_LEN];
-	size_t i, j, n;
+	size_t i;
 
 	if (!json_is_object(d)) {
 		bad(g, path, "must be an object");
@@ -766,7 +789,7 @@ static void gen_document(gen *g, const json_t *d, const char *path)
 	unique_id(g, p, id != NULL ? id : "");
 	if (failed(g))
 		return;
-	if (versions == NULL || (n = json_array_size(versions)) == 0) {
+	if (versions == NULL || json_array_size(versions) == 0) {
 		subpath(p, path, "versions");
 		bad(g, p, "a document needs at least one version (its primary file)");
 		return;
@@ -779,21 +802,18 @@ static void gen_document(gen *g, const json_t *d, const char *path)
 	x_text(g, "Betreff", title);
 	x_medium(g);
 	x_end(g);
-	if ((seen = calloc(n, sizeof *seen)) == NULL) {
+	if ((seen = json_object()) == NULL) {
 		oom(g);
 		return;
 	}
 	json_array_foreach(versions, i, v) {
 		subindex(p, path, "versions", i);
 		gen_version(g, v, p);
+		unique_number(g, seen, p, json_integer_value(json_object_get(v, "version")), "version", "document");
 		if (failed(g))
 			break;
-		seen[i] = json_integer_value(json_object_get(v, "version"));
-		for (j = 0; j < i; j++)
-			if (seen[j] == seen[i])
-				bad(g, p, "version %" JSON_INTEGER_FORMAT " appears twice in the document", seen[i]);
 	}
-	free(seen);
+	json_decref(seen);
 	x_end(g);
 }
 
@@ -851,11 +871,12 @@ static void gen_akte(gen *g, const json_t *akte)
 	static const char *const plan_keys[] = { "code", "title", NULL };
 	const char *az, *title, *uuid, *opened, *closed, *value_s, *plan_code = NULL, *plan_title = NULL;
 	const json_t *plan, *retention, *vorgaenge, *vg;
+	json_t *numbers = NULL;
 	json_int_t years = -1;
 	const char *value_name = NULL;
 	char value_code[2] = { 0, 0 }, buf[32], p[PATH_MAX_LEN];
 	int y_closed = 0;
-	size_t i, j;
+	size_t i;
 
 	only_keys(g, akte, "/akte", keys);
 	az = nonempty_at(g, akte, "/akte", "az", REQUIRED);
@@ -922,7 +943,7 @@ static void gen_akte(gen *g, const json_t *akte)
 	x_start(g, "ArchivspezifischeMetadaten");
 	x_start(g, "Aufbewahrungsdauer");
 	if (years < 0) {
-		x_text(g, "Unbefristet", "true");
+		x_text(g, "Unbefristet", "1");
 	} else {
 		snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, years);
 		x_text(g, "AnzahlJahre", buf);
@@ -946,29 +967,24 @@ static void gen_akte(gen *g, const json_t *akte)
 
 	x_start(g, "Akteninhalt");
 	gen_documents(g, akte, "/akte");
-	if (vorgaenge != NULL) {
+	if (vorgaenge != NULL && (numbers = json_object()) == NULL)
+		oom(g);
+	if (vorgaenge != NULL && !failed(g)) {
 		json_array_foreach(vorgaenge, i, vg) {
-			json_int_t n;
+			char pn[PATH_MAX_LEN];
 
 			subindex(p, "/akte", "vorgaenge", i);
 			gen_vorgang(g, vg, p);
+			subpath(pn, p, "n");
+			unique_number(g, numbers, pn, json_integer_value(json_object_get(vg, "n")), "Vorgang", "Akte");
 			if (failed(g))
 				break;
-			n = json_integer_value(json_object_get(vg, "n"));
-			for (j = 0; j < i; j++) {
-				if (json_integer_value(json_object_get(json_array_get(vorgaenge, j), "n")) == n) {
-					char pn[PATH_MAX_LEN];
-
-					subpath(pn, p, "n");
-					bad(g, pn, "Vorgang %" JSON_INTEGER_FORMAT " appears twice in the Akte", n);
-					break;
-				}
-			}
 		}
 	}
+	json_decref(numbers);
 	x_end(g);
 
-	x_text(g, "ZdA", closed != NULL ? "true" : "false");
+	x_text(g, "ZdA", closed != NULL ? "1" : "0");
 	if (closed != NULL)
 		x_text(g, "ZdADatum", closed);
 	x_end(g);
@@ -1024,12 +1040,22 @@ static void gen_kopf(gen *g, const json_t *model, const char *message_id)
 	x_text(g, "Produktname", "eakte");
 	x_text(g, "Version", eakte_version());
 	x_end(g);
-	/* Ask for the archive's import confirmation (0506): the Akte may only
-	 * be disposed of once the archive has taken it. */
-	x_text(g, "Importbestaetigung", "true");
-	x_text(g, "RueckmeldungArchivkennung", "false");
-	x_text(g, "Empfangsbestaetigung", "false");
+	/* The schema fixes Importbestaetigung to 1: the archive answers with
+	 * 0506 once it has taken the records. */
+	x_text(g, "Importbestaetigung", "1");
+	x_text(g, "RueckmeldungArchivkennung", "0");
+	x_text(g, "Empfangsbestaetigung", "0");
 	x_end(g);
+}
+
+/* libxml2 (before 2.11) wants its globals set up once, before threads
+ * use it; the daemon may export while it extracts text (lib/extract.c
+ * does the same; xmlInitParser() itself returns early the second time). */
+static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
+
+static void xml_init(void)
+{
+	xmlInitParser();
 }
 
 int eakte_xdomea__0503(char **xml_out, size_t *len_out, const json_t *model)
@@ -1043,6 +1069,7 @@ int eakte_xdomea__0503(char **xml_out, size_t *len_out, const json_t *model)
 
 	*xml_out = NULL;
 	*len_out = 0;
+	pthread_once(&xml_once, xml_init);
 	if (!json_is_object(model))
 		return eakte_error__set(EAKTE_EINVALID, "xdomea model: /: must be a JSON object");
 	only_keys(&g, model, "", keys);
