@@ -19,6 +19,9 @@
  *       eakte_xdomea__uuid()) and the original file name: never take a
  *       member name straight from metadata.
  *
+ * Write member names as UTF-8 (libarchive's zip writer: option
+ * "hdrcharset=UTF-8"), since original file names carry umlauts.
+ *
  * Other files (the proofs, the journal excerpt) may travel in the same zip
  * in their own directory; xdomea ignores files the message does not name.
  *
@@ -69,6 +72,14 @@
  *                       "filename": STRING, "filed": DATE | DATETIME,
  *                       "size": 0.., "sha256": HEX}]}           filename, filed, size, sha256 optional
  *
+ * Which element carries which field is in docs/format.md.  Give a
+ * version's "filed" as the filing event's time (YYYY-MM-DDTHH:MM:SSZ):
+ * it becomes Primaerdokument/DatumUhrzeit; a bare date is accepted but
+ * not written (the element needs a time).  The document's "filed", "size"
+ * and "sha256" are checked but have no element in xdomea 3.0.0.  Documents
+ * appear in array order (give them in filing order); "recipient" is the
+ * public archive (Kopf/Empfaenger, left empty without it).
+ *
  * Every field is checked: UUIDs, dates (real calendar dates), text (UTF-8
  * the XML can carry: no control characters, at most EAKTE_XDOMEA_TEXT_MAX
  * bytes), unique ids, Vorgang numbers and version numbers, at least one
@@ -78,7 +89,8 @@
  *
  * On success *xml_out is the UTF-8 XML document (NUL-terminated; free()
  * it) and *len_out its length without the NUL.  On failure both are
- * NULL/0.  The output is a pure function of the model.
+ * NULL/0.  The output is a pure function of the model.  It is held in
+ * memory twice while it is made, about 1.2 KiB per document version.
  */
 int eakte_xdomea__0503(char **xml_out, size_t *len_out, const json_t *model);
 

@@ -158,7 +158,7 @@ static void test_full(void **state)
 	assert_xp(&m, KOPF "/x:Empfaenger/x:Institution/x:Name", "Stadtarchiv Musterstadt");
 	assert_xp(&m, KOPF "/x:SendendesSystem/x:InstanzID", "eakte.musterstadt.de/archiv");
 	assert_xp(&m, KOPF "/x:SendendesSystem/x:Produktname", "eakte");
-	assert_xp(&m, KOPF "/x:Importbestaetigung", "true");
+	assert_xp(&m, KOPF "/x:Importbestaetigung", "1");
 
 	assert_count(&m, "/x:Aussonderung.Aussonderung.0503/x:Schriftgutobjekt", 1);
 	assert_xp(&m, AKTE "/x:Identifikation/x:ID", AKTE_UUID);
@@ -178,7 +178,7 @@ static void test_full(void **state)
 	assert_xp(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsende", "2031-12-31");
 	assert_xp(&m, AKTE "/x:Laufzeit/x:Beginn", "2019-03-01");
 	assert_xp(&m, AKTE "/x:Laufzeit/x:Ende", "2021-06-30");
-	assert_xp(&m, AKTE "/x:ZdA", "true");
+	assert_xp(&m, AKTE "/x:ZdA", "1");
 	assert_xp(&m, AKTE "/x:ZdADatum", "2021-06-30");
 
 	/* Documents directly in the Akte, then the Vorgänge with theirs */
@@ -235,13 +235,13 @@ static void test_minimal_open_unbefristet(void **state)
 
 	(void)state;
 	build(&m, model);
-	assert_xp(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsdauer/x:Unbefristet", "true");
+	assert_xp(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsdauer/x:Unbefristet", "1");
 	assert_count(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsdauer/x:AnzahlJahre", 0);
 	assert_count(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsende", 0);
 	assert_xp(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aussonderungsart/x:Aussonderungsart/code", "B");
 	assert_xp(&m, AKTE "/x:Laufzeit/x:Beginn", "2020-02-29");
 	assert_count(&m, AKTE "/x:Laufzeit/x:Ende", 0);
-	assert_xp(&m, AKTE "/x:ZdA", "false");
+	assert_xp(&m, AKTE "/x:ZdA", "0");
 	assert_count(&m, AKTE "/x:ZdADatum", 0);
 	assert_count(&m, AKTE "/x:Akteninhalt/x:Vorgang", 0);
 	assert_count(&m, AKTE "/x:Akteninhalt/x:Dokument", 1);
@@ -262,7 +262,7 @@ static void test_closed_unbefristet_and_zero_years(void **state)
 	(void)state;
 	json_object_set_new(akte, "closed", json_string("2024-12-31"));
 	build(&m, model);
-	assert_xp(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsdauer/x:Unbefristet", "true");
+	assert_xp(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsdauer/x:Unbefristet", "1");
 	assert_count(&m, AKTE "/x:ArchivspezifischeMetadaten/x:Aufbewahrungsende", 0);
 	assert_xp(&m, AKTE "/x:ZdADatum", "2024-12-31");
 	drop(&m);
