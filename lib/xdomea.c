@@ -43,7 +43,7 @@
 #define NAME_MAX_BYTES 120   /* of the original file name in a member name */
 #define EXT_MAX 16           /* a kept extension: 1-16 ASCII letters or digits */
 #define PATH_MAX_LEN 160     /* a JSON pointer into the model */
-#define TITLE_TEXT_MAX 48    /* bytes of a bad value quoted in a message */
+#define QUOTE_MAX 72         /* bytes of a bad value quoted in a message */
 
 /* Code lists (schemes/xdomea_3.0.0/code_lists and xdomea-Datentypen.xsd). */
 #define LIST_NACHRICHTENTYP "urn:xoev-de:xdomea:codeliste:nachrichtentyp"
@@ -255,21 +255,33 @@ static int utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-/* The start of s, printable in a message: at most TITLE_TEXT_MAX bytes,
- * cut at a character boundary. */
-static void quote_start(char out[TITLE_TEXT_MAX + 4], const char *s)
+/* The start of s for a message: at most QUOTE_MAX bytes of it, cut at a
+ * character boundary, control characters and bytes that are not UTF-8
+ * shown as '?', so that the error text stays one line of valid UTF-8. */
+static const char *quote(char out[QUOTE_MAX + 4], const char *s)
 {
-	size_t n = strlen(s);
+	size_t n = strlen(s), i = 0, o = 0;
 
-	if (n <= TITLE_TEXT_MAX) {
-		memcpy(out, s, n + 1);
-		return;
+	while (i < n) {
+		uint32_t c;
+		int len = utf8_next((const unsigned char *)s + i, n - i, &c);
+
+		if (o + (len > 0 ? (size_t)len : 1) > QUOTE_MAX) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (len < 0 || c < 0x20 || c == 0x7f) {
+			out[o++] = '?';
+			i += len < 0 ? 1 : (size_t)len;
+		} else {
+			memcpy(out + o, s + i, (size_t)len);
+			o += (size_t)len;
+			i += (size_t)len;
+		}
 	}
-	n = TITLE_TEXT_MAX;
-	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-		n--;
-	memcpy(out, s, n);
-	memcpy(out + n, "...", 4);
+	out[o] = '\0';
+	return out;
 }
 
 /* ---- the sticky error ---- */
@@ -370,10 +382,9 @@ static void only_keys(gen *g, const json_t *obj, const char *path, const char *c
 			if (strcmp(key, allowed[i]) == 0)
 				break;
 		if (allowed[i] == NULL) {
-			char p[PATH_MAX_LEN], q[TITLE_TEXT_MAX + 4];
+			char p[PATH_MAX_LEN], q[QUOTE_MAX + 4];
 
-			quote_start(q, key);
-			subpath(p, path, q);
+			subpath(p, path, quote(q, key));
 			bad(g, p, "unknown member (a misspelt field?)");
 			return;
 		}
@@ -441,11 +452,11 @@ static const char *nonempty_at(gen *g, const json_t *obj, const char *path, cons
 static const char *uuid_at(gen *g, const json_t *obj, const char *path, const char *key)
 {
 	const char *s = nonempty_at(g, obj, path, key, REQUIRED);
-	char p[PATH_MAX_LEN];
+	char p[PATH_MAX_LEN], q[QUOTE_MAX + 4];
 
 	if (s != NULL && !is_uuid(s)) {
 		subpath(p, path, key);
-		bad(g, p, "\"%.40s\" is not a UUID (8-4-4-4-12 hexadecimal digits)", s);
+		bad(g, p, "\"%s\" is not a UUID (8-4-4-4-12 hexadecimal digits)", quote(q, s));
 		return NULL;
 	}
 	return s;
@@ -454,11 +465,11 @@ static const char *uuid_at(gen *g, const json_t *obj, const char *path, const ch
 static const char *date_at(gen *g, const json_t *obj, const char *path, const char *key, int required)
 {
 	const char *s = nonempty_at(g, obj, path, key, required);
-	char p[PATH_MAX_LEN];
+	char p[PATH_MAX_LEN], q[QUOTE_MAX + 4];
 
 	if (s != NULL && !is_date(s)) {
 		subpath(p, path, key);
-		bad(g, p, "\"%.40s\" is not a date YYYY-MM-DD", s);
+		bad(g, p, "\"%s\" is not a date YYYY-MM-DD", quote(q, s));
 		return NULL;
 	}
 	return s;
@@ -673,7 +684,7 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 {
 	static const char *const keys[] = { "version", "filename", "member", "mime", "size", "sha256", "filed", NULL };
 	const char *member, *mime, *filename, *filed, *sha, *code;
-	char p[PATH_MAX_LEN], num[32], *expect = NULL;
+	char p[PATH_MAX_LEN], num[32], q[QUOTE_MAX + 4], *expect = NULL;
 	json_int_t nr;
 
 	if (!json_is_object(v)) {
@@ -692,7 +703,7 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 		return;
 	if (filed != NULL && !is_date(filed) && !is_datetime(filed)) {
 		subpath(p, path, "filed");
-		bad(g, p, "\"%.40s\" is neither YYYY-MM-DD nor YYYY-MM-DDTHH:MM:SSZ", filed);
+		bad(g, p, "\"%s\" is neither YYYY-MM-DD nor YYYY-MM-DDTHH:MM:SSZ", quote(q, filed));
 		return;
 	}
 	if (sha != NULL) {
@@ -713,8 +724,8 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 	subpath(p, path, "member");
 	if (strlen(member) < EAKTE_XDOMEA_UUID_LEN || !uuid_prefix(member) ||
 	    (member[EAKTE_XDOMEA_UUID_LEN] != '\0' && member[EAKTE_XDOMEA_UUID_LEN] != '_')) {
-		bad(g, p, "\"%.60s\" does not start with a UUID followed by '_' or the end (make it with "
-			"eakte_xdomea__member_name())", member);
+		bad(g, p, "\"%s\" does not start with a UUID followed by '_' or the end (make it with "
+			"eakte_xdomea__member_name())", quote(q, member));
 		return;
 	}
 	{
@@ -730,13 +741,14 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 		}
 		if (strcmp(expect, member) != 0) {
 			free(expect);
-			bad(g, p, "\"%.60s\" is not a safe member name (make it with eakte_xdomea__member_name())", member);
+			bad(g, p, "\"%s\" is not a safe member name (make it with eakte_xdomea__member_name())",
+				quote(q, member));
 			return;
 		}
 		free(expect);
 	}
 	if (strcmp(member, g->message_name) == 0 || json_object_get(g->members, member) != NULL) {
-		bad(g, p, "\"%.60s\" names two files of the zip", member);
+		bad(g, p, "\"%s\" names two files of the zip", quote(q, member));
 		return;
 	}
 	if (json_object_set_new(g->members, member, json_true()) < 0) {
@@ -874,7 +886,7 @@ static void gen_akte(gen *g, const json_t *akte)
 	json_t *numbers = NULL;
 	json_int_t years = -1;
 	const char *value_name = NULL;
-	char value_code[2] = { 0, 0 }, buf[32], p[PATH_MAX_LEN];
+	char value_code[2] = { 0, 0 }, buf[32], p[PATH_MAX_LEN], q[QUOTE_MAX + 4];
 	int y_closed = 0;
 	size_t i;
 
@@ -917,7 +929,7 @@ static void gen_akte(gen *g, const json_t *akte)
 			if (value_s[0] == values[i].value && value_s[1] == '\0')
 				value_name = values[i].name;
 		if (value_name == NULL)
-			bad(g, "/akte/value", "\"%.40s\" is not an archival value (A, B or V)", value_s);
+			bad(g, "/akte/value", "\"%s\" is not an archival value (A, B or V)", quote(q, value_s));
 		else
 			value_code[0] = value_s[0];
 	}
@@ -996,11 +1008,11 @@ static void gen_kopf(gen *g, const json_t *model, const char *message_id)
 	static const char *const recipient_keys[] = { "name", NULL };
 	const json_t *sender, *recipient;
 	const char *created, *origin = NULL, *sender_name = NULL, *recipient_name = NULL;
-	char low[EAKTE_XDOMEA_UUID_LEN + 1];
+	char low[EAKTE_XDOMEA_UUID_LEN + 1], q[QUOTE_MAX + 4];
 
 	created = nonempty_at(g, model, "", "created", REQUIRED);
 	if (created != NULL && !is_datetime(created))
-		bad(g, "/created", "\"%.40s\" is not a time YYYY-MM-DDTHH:MM:SSZ", created);
+		bad(g, "/created", "\"%s\" is not a time YYYY-MM-DDTHH:MM:SSZ", quote(q, created));
 	sender = object_at(g, model, "", "sender", REQUIRED);
 	if (sender != NULL) {
 		only_keys(g, sender, "/sender", sender_keys);
@@ -1130,12 +1142,12 @@ done:
 int eakte_xdomea__message_name(char **out, const char *message_id)
 {
 	static const char suffix[] = "_" MESSAGE_TYPE ".xml";
-	char low[EAKTE_XDOMEA_UUID_LEN + 1];
+	char low[EAKTE_XDOMEA_UUID_LEN + 1], q[QUOTE_MAX + 4];
 
 	*out = NULL;
 	if (message_id == NULL || !is_uuid(message_id))
-		return eakte_error__set(EAKTE_EINVALID, "xdomea message id \"%.40s\" is not a UUID",
-			message_id != NULL ? message_id : "");
+		return eakte_error__set(EAKTE_EINVALID, "xdomea message id \"%s\" is not a UUID",
+			quote(q, message_id != NULL ? message_id : ""));
 	if ((*out = malloc(EAKTE_XDOMEA_UUID_LEN + sizeof suffix)) == NULL)
 		return eakte_error__oom("naming the xdomea message");
 	lower_uuid(low, message_id);
@@ -1154,13 +1166,13 @@ static int unsafe_ascii(int c)
 int eakte_xdomea__member_name(char **out, const char *uuid, const char *filename)
 {
 	const char *base = "", *p;
-	char *name = NULL, *res;
+	char *name = NULL, *res, q[QUOTE_MAX + 4];
 	size_t n = 0, len, i, start, end, ext_len = 0, keep;
 
 	*out = NULL;
 	if (uuid == NULL || !is_uuid(uuid))
-		return eakte_error__set(EAKTE_EINVALID, "xdomea member name: \"%.40s\" is not a UUID",
-			uuid != NULL ? uuid : "");
+		return eakte_error__set(EAKTE_EINVALID, "xdomea member name: \"%s\" is not a UUID",
+			quote(q, uuid != NULL ? uuid : ""));
 	if (filename != NULL) {
 		base = filename;
 		for (p = filename; *p != '\0'; p++)

@@ -569,6 +569,18 @@ static void test_message_name(void **state)
 	free(out);
 	assert_int_equal(eakte_xdomea__message_name(&out, "x"), EAKTE_EINVALID);
 	assert_null(out);
+	/* a bad value is quoted as one line of valid UTF-8, and not at length */
+	assert_int_equal(eakte_xdomea__message_name(&out, "a\nb\xff\xc3\xa4"), EAKTE_EINVALID);
+	assert_non_null(strstr(eakte_error_last(), "\"a?b?\xc3\xa4\" is not a UUID"));
+	{
+		char long_id[300];
+
+		memset(long_id, 'z', sizeof long_id - 1);
+		long_id[sizeof long_id - 1] = '\0';
+		assert_int_equal(eakte_xdomea__message_name(&out, long_id), EAKTE_EINVALID);
+		assert_true(strlen(eakte_error_last()) < 150);
+		assert_non_null(strstr(eakte_error_last(), "zzz...\" is not a UUID"));
+	}
 }
 
 static void test_derived_uuid(void **state)
