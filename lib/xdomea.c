@@ -129,7 +129,7 @@ typedef struct {
 	xmlTextWriterPtr w;
 	int rc;              /* the first error; 0 while all is well */
 	json_t *ids;         /* object UUIDs seen, as keys (lowercase) */
-	json_t *members;     /* member names seen, as keys */
+	json_t *members;     /* the file UUIDs of the member names seen, as keys */
 	const char *message_name;
 } gen;
 
@@ -747,13 +747,21 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 		}
 		free(expect);
 	}
-	if (strcmp(member, g->message_name) == 0 || json_object_get(g->members, member) != NULL) {
-		bad(g, p, "\"%s\" names two files of the zip", quote(q, member));
-		return;
-	}
-	if (json_object_set_new(g->members, member, json_true()) < 0) {
-		oom(g);
-		return;
+	/* Each file its own UUID (xdomea 3.0.0 specification 5.1.35), which
+	 * also keeps names apart on file systems that ignore case. */
+	{
+		char uuid[EAKTE_XDOMEA_UUID_LEN + 1];
+
+		memcpy(uuid, member, EAKTE_XDOMEA_UUID_LEN);
+		uuid[EAKTE_XDOMEA_UUID_LEN] = '\0';
+		if (strcmp(member, g->message_name) == 0 || json_object_get(g->members, uuid) != NULL) {
+			bad(g, p, "\"%s\" names two files of the zip (each file needs its own UUID)", quote(q, member));
+			return;
+		}
+		if (json_object_set_new(g->members, uuid, json_true()) < 0) {
+			oom(g);
+			return;
+		}
 	}
 
 	/* VersionType, FormatType, PrimaerdokumentType */

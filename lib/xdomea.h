@@ -84,7 +84,7 @@
  * the XML can carry: no control characters, at most EAKTE_XDOMEA_TEXT_MAX
  * bytes), unique ids, Vorgang numbers and version numbers, at least one
  * version per document, member names as eakte_xdomea__member_name()
- * makes them and unique.  Unknown members are refused (a misspelt field
+ * makes them, each with its own UUID.  Unknown members are refused (a misspelt field
  * must not silently vanish from an archival message).
  *
  * On success *xml_out is the UTF-8 XML document (NUL-terminated; free()

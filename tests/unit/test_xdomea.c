@@ -448,6 +448,9 @@ static void test_bad_vorgang_document_version(void **state)
 		"/akte/vorgaenge/0/documents/0/versions/1: version 1 appears twice");
 	refuse_change(STEPS("akte", "vorgaenge", "0", "documents", "0", "versions", "1"), "member", json_string(V1 "_Antrag.pdf"),
 		"/akte/vorgaenge/0/documents/0/versions/1/member: \"" V1 "_Antrag.pdf\" names two files");
+	/* the same file UUID with another name */
+	refuse_change(STEPS("akte", "vorgaenge", "0", "documents", "0", "versions", "1"), "member", json_string(V1 "_ANTRAG.PDF"),
+		"names two files of the zip (each file needs its own UUID)");
 	refuse_change(STEPS("akte", "documents", "0", "versions", "0"), "member", json_string(V1 "_../../etc/passwd"),
 		"/akte/documents/0/versions/0/member: \"" V1 "_../../etc/passwd\" is not a safe member name");
 	refuse_change(STEPS("akte", "documents", "0", "versions", "0"), "member", json_string("../" V1),
