@@ -684,8 +684,9 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 {
 	static const char *const keys[] = { "version", "filename", "member", "mime", "size", "sha256", "filed", NULL };
 	const char *member, *mime, *filename, *filed, *sha, *code;
-	char p[PATH_MAX_LEN], num[32], q[QUOTE_MAX + 4], *expect = NULL;
+	char p[PATH_MAX_LEN], num[32], q[QUOTE_MAX + 4], uuid[EAKTE_XDOMEA_UUID_LEN + 1], *expect = NULL;
 	json_int_t nr;
+	int rc;
 
 	if (!json_is_object(v)) {
 		bad(g, path, "must be an object");
@@ -728,40 +729,30 @@ static void gen_version(gen *g, const json_t *v, const char *path)
 			"eakte_xdomea__member_name())", quote(q, member));
 		return;
 	}
-	{
-		char uuid[EAKTE_XDOMEA_UUID_LEN + 1];
-		const char *rest = member[EAKTE_XDOMEA_UUID_LEN] == '_' ? member + EAKTE_XDOMEA_UUID_LEN + 1 : "";
-		int rc;
-
-		memcpy(uuid, member, EAKTE_XDOMEA_UUID_LEN);
-		uuid[EAKTE_XDOMEA_UUID_LEN] = '\0';
-		if ((rc = eakte_xdomea__member_name(&expect, uuid, rest)) < 0) {
-			g->rc = rc;
-			return;
-		}
-		if (strcmp(expect, member) != 0) {
-			free(expect);
-			bad(g, p, "\"%s\" is not a safe member name (make it with eakte_xdomea__member_name())",
-				quote(q, member));
-			return;
-		}
-		free(expect);
+	memcpy(uuid, member, EAKTE_XDOMEA_UUID_LEN);
+	uuid[EAKTE_XDOMEA_UUID_LEN] = '\0';
+	rc = eakte_xdomea__member_name(&expect, uuid, member[EAKTE_XDOMEA_UUID_LEN] == '_' ?
+		member + EAKTE_XDOMEA_UUID_LEN + 1 : "");
+	if (rc < 0) {
+		g->rc = rc;
+		return;
+	}
+	rc = strcmp(expect, member);
+	free(expect);
+	if (rc != 0) {
+		bad(g, p, "\"%s\" is not a safe member name (make it with eakte_xdomea__member_name())",
+			quote(q, member));
+		return;
 	}
 	/* Each file its own UUID (xdomea 3.0.0 specification 5.1.35), which
 	 * also keeps names apart on file systems that ignore case. */
-	{
-		char uuid[EAKTE_XDOMEA_UUID_LEN + 1];
-
-		memcpy(uuid, member, EAKTE_XDOMEA_UUID_LEN);
-		uuid[EAKTE_XDOMEA_UUID_LEN] = '\0';
-		if (strcmp(member, g->message_name) == 0 || json_object_get(g->members, uuid) != NULL) {
-			bad(g, p, "\"%s\" names two files of the zip (each file needs its own UUID)", quote(q, member));
-			return;
-		}
-		if (json_object_set_new(g->members, uuid, json_true()) < 0) {
-			oom(g);
-			return;
-		}
+	if (strcmp(member, g->message_name) == 0 || json_object_get(g->members, uuid) != NULL) {
+		bad(g, p, "\"%s\" names two files of the zip (each file needs its own UUID)", quote(q, member));
+		return;
+	}
+	if (json_object_set_new(g->members, uuid, json_true()) < 0) {
+		oom(g);
+		return;
 	}
 
 	/* VersionType, FormatType, PrimaerdokumentType */
