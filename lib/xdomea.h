@@ -22,8 +22,10 @@
  * Write member names as UTF-8 (libarchive's zip writer: option
  * "hdrcharset=UTF-8"), since original file names carry umlauts.
  *
- * Other files (the proofs, the journal excerpt) may travel in the same zip
- * in their own directory; xdomea ignores files the message does not name.
+ * Other files (the proofs, the journal excerpt; issue 5 wants them in the
+ * same zip) belong in their own directory.  xdomea 3.0.0 describes a
+ * container of the message and its primary files only; the message does
+ * not name the extra files, and an archive's import may warn about them.
  *
  * UUIDs: xdomea wants one per message (ProzessID, a fresh random one per
  * export: model "message_id") and one per object that stays the same in
