@@ -6,7 +6,7 @@ set -eu
 PACKAGES="
   gcc g++ clang libclang-rt-dev meson binutils ninja-build pkg-config valgrind
   libgit2-dev libssl-dev libjansson-dev libmagic-dev libmagic-mgc zlib1g-dev
-  libcmocka-dev libsqlite3-dev sqlite3 libcsv-dev libxml2-dev libinih-dev poppler-utils
+  libcmocka-dev libsqlite3-dev sqlite3 libcsv-dev libxml2-dev libxml2-utils libinih-dev poppler-utils
   libsystemd-dev libarchive-dev
   python3 python3-pytest python3-jsonschema
   git openssl openssh-client file systemd
