@@ -9,7 +9,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -388,4 +390,54 @@ int src_verify(cli_src *s, const eakte_verify_options *vo, char **json)
 	if ((rc = call(s, req, NULL, 0, &resp)) < 0)
 		return rc;
 	return take_text(resp, "json", json);
+}
+
+int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakte_export_result *res)
+{
+	json_t *resp = NULL;
+	char *tmp = NULL;
+	int fd, rc;
+
+	if (s->a != NULL)
+		return eakte_export(res, s->a, o, path);
+	memset(res, 0, sizeof(*res));
+	/* eakted writes into a file we create, so that the package belongs to
+	 * the caller and appears under its name only when complete. */
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "eakte export: %s exists; an export never replaces a file\n", path);
+		return EAKTE_EEXISTS;
+	}
+	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+		return EAKTE_ENOMEM;
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+		fprintf(stderr, "eakte export: cannot create a temporary file next to %s: %s\n", path, strerror(errno));
+		free(tmp);
+		return EAKTE_EIO;
+	}
+	fchmod(fd, 0644);
+	rc = call(s, json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "op", "export", "akte", o->akte, "format",
+		o->format == EAKTE_PACKAGE_ZIP ? "zip" : "tar"), &fd, 1, &resp);
+	if (rc == 0) {
+		const char *sha = json_string_value(json_object_get(resp, "sha256"));
+		snprintf(res->sha256, sizeof(res->sha256), "%s", sha ? sha : "");
+		res->size = (uint64_t)json_integer_value(json_object_get(resp, "size"));
+		res->checkpoint = (uint64_t)json_integer_value(json_object_get(resp, "checkpoint"));
+		res->events = (uint64_t)json_integer_value(json_object_get(resp, "events"));
+		res->documents = (uint64_t)json_integer_value(json_object_get(resp, "documents"));
+		res->seq = (uint64_t)json_integer_value(json_object_get(resp, "seq"));
+		if (fsync(fd) != 0 || renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
+			fprintf(stderr, "eakte export: the package was written and journaled (event %" PRIu64 ") but cannot be renamed "
+				"to %s: %s; it is in %s\n", res->seq, path, strerror(errno), tmp);
+			free(tmp);
+			close(fd);
+			json_decref(resp);
+			return EAKTE_EIO;
+		}
+	} else {
+		unlink(tmp);
+	}
+	close(fd);
+	free(tmp);
+	json_decref(resp);
+	return rc;
 }
