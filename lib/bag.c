@@ -520,8 +520,6 @@ int eakte_bag__validate(eakte_bag *bag)
 			return eakte_error__set(EAKTE_EVERIFY, "tag file %s is not valid UTF-8", shown);
 		}
 	}
-	if ((bi = eakte_bag__find(bag, "bag-info.txt")) != NULL && (rc = check_bag_info(bi, payload_bytes, payload_files)) < 0)
-		return rc;
 	for (int pass = 0; pass < 2; pass++) {
 		const char *prefix = pass == 0 ? "manifest-" : "tagmanifest-";
 		for (size_t i = 0; i < bag->count; i++) {
@@ -541,6 +539,9 @@ int eakte_bag__validate(eakte_bag *bag)
 	}
 	if (manifests == 0)
 		return eakte_error__set(EAKTE_EVERIFY, "the bag has no payload manifest (manifest-<algorithm>.txt)");
+	/* After the manifests, so that a changed file is named by them. */
+	if ((bi = eakte_bag__find(bag, "bag-info.txt")) != NULL && (rc = check_bag_info(bi, payload_bytes, payload_files)) < 0)
+		return rc;
 	return 0;
 }
 

@@ -141,8 +141,10 @@ typedef struct {
 	eakte_pkg_member_cb cb;
 	void *payload;
 	eakte_bag *bag;                /* read mode */
-	EVP_MD_CTX *file_sha;          /* SHA-256 of the package file itself */
+	EVP_MD_CTX *file_sha;          /* SHA-256 of the package file, when read as a stream */
 	int fd;
+	int seekable;                  /* a regular file: zip is read by its central directory */
+	uint64_t file_size;
 	uint64_t file_bytes;
 	uint8_t buf[65536];
 } reader;
@@ -168,6 +170,18 @@ static la_ssize_t read_cb(struct archive *ar, void *ud, const void **out)
 	return n;
 }
 
+static la_int64_t seek_cb(struct archive *ar, void *ud, la_int64_t offset, int whence)
+{
+	reader *r = ud;
+	off_t pos = lseek(r->fd, (off_t)offset, whence);
+
+	if (pos < 0) {
+		archive_set_error(ar, errno, "seek: %s", strerror(errno));
+		return ARCHIVE_FATAL;
+	}
+	return (la_int64_t)pos;
+}
+
 static int run(reader *r, const char *label, const eakte_package_options *opts, const char **format)
 {
 	struct archive *ar = archive_read_new();
@@ -185,7 +199,16 @@ static int run(reader *r, const char *label, const eakte_package_options *opts, 
 		return eakte_error__oom("a package reader");
 	}
 	archive_read_support_format_tar(ar);
-	archive_read_support_format_zip_streamable(ar);
+	/* A zip file is read by its central directory, as unzip and every other
+	 * tool reads it (a streaming reader sees only the local headers, which a
+	 * crafted file can make disagree, and no file types); a zip from a pipe
+	 * can only be read as a stream. */
+	if (r->seekable) {
+		archive_read_support_format_zip_seekable(ar);
+		archive_read_set_seek_callback(ar, seek_cb);
+	} else {
+		archive_read_support_format_zip_streamable(ar);
+	}
 	if (archive_read_open2(ar, r, NULL, read_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = eakte_error__set(EAKTE_EVERIFY, "%s is not a tar or zip file (or it is damaged): %s", label,
 			archive_error_string(ar) ? archive_error_string(ar) : "unknown format");
@@ -277,7 +300,8 @@ static int run(reader *r, const char *label, const eakte_package_options *opts, 
 				rc = eakte_error__set(EAKTE_EVERIFY, "%s unpacks to more than %" PRIu64 " bytes (limit)", label, lim.total);
 				goto out;
 			}
-			if (total > RATIO_FLOOR && total / (r->file_bytes ? r->file_bytes : 1) > lim.ratio) {
+			if (total > RATIO_FLOOR && total / (r->seekable ? (r->file_size ? r->file_size : 1)
+				: (r->file_bytes ? r->file_bytes : 1)) > lim.ratio) {
 				rc = eakte_error__set(EAKTE_EVERIFY, "%s unpacks to more than %" PRIu64 " times its size at member %s (a compression bomb?)",
 					label, lim.ratio, shown);
 				goto out;
@@ -706,13 +730,51 @@ static int read_package(eakte_pkg **out, int fd, const char *label, const eakte_
 	r->fd = fd;
 	r->bag = &p->bag;
 	p->format = "bagit-tar";
+	{
+		struct stat st;
+		off_t start = lseek(fd, 0, SEEK_CUR);
+		if (start == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			/* Hash the file in a pass of its own: the archive reader
+			 * seeks.  The checks below then run on the same file. */
+			for (;;) {
+				ssize_t n = read(fd, r->buf, sizeof(r->buf));
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0) {
+					rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot read %s", label);
+					goto out;
+				}
+				if (n == 0)
+					break;
+				if (EVP_DigestUpdate(r->file_sha, r->buf, (size_t)n) != 1) {
+					rc = eakte_error__set(EAKTE_EIO, "SHA-256 of the package failed");
+					goto out;
+				}
+				p->size += (uint64_t)n;
+			}
+			if (lseek(fd, 0, SEEK_SET) != 0) {
+				rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot seek in %s", label);
+				goto out;
+			}
+			r->seekable = 1;
+			r->file_size = p->size;
+			if (EVP_DigestFinal_ex(r->file_sha, p->sha256, NULL) != 1) {
+				rc = eakte_error__set(EAKTE_EIO, "SHA-256 of the package failed");
+				goto out;
+			}
+			EVP_MD_CTX_free(r->file_sha);
+			r->file_sha = NULL;
+		}
+	}
 	if ((rc = run(r, label, opts, &p->format)) < 0)
 		goto out;
-	if (EVP_DigestFinal_ex(r->file_sha, p->sha256, NULL) != 1) {
-		rc = eakte_error__set(EAKTE_EIO, "SHA-256 of the package failed");
-		goto out;
+	if (!r->seekable) {
+		if (EVP_DigestFinal_ex(r->file_sha, p->sha256, NULL) != 1) {
+			rc = eakte_error__set(EAKTE_EIO, "SHA-256 of the package failed");
+			goto out;
+		}
+		p->size = r->file_bytes;
 	}
-	p->size = r->file_bytes;
 	rc = check(p, opts, pinned);
 out:
 	if (r != NULL)
