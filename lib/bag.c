@@ -240,7 +240,7 @@ const eakte_bag_file *eakte_bag__find(const eakte_bag *bag, const char *path)
 {
 	eakte_bag_file key;
 
-	if (!bag->sorted)
+	if (!bag->sorted || bag->count == 0)
 		return NULL;
 	key.path = (char *)(uintptr_t)path;
 	return bsearch(&key, bag->files, bag->count, sizeof(*bag->files), cmp_file);
@@ -480,7 +480,8 @@ int eakte_bag__validate(eakte_bag *bag)
 
 	if (bag->open)
 		return eakte_error__set(EAKTE_EINVALID, "bag: a file is still open");
-	qsort(bag->files, bag->count, sizeof(*bag->files), cmp_file);
+	if (bag->count > 0)
+		qsort(bag->files, bag->count, sizeof(*bag->files), cmp_file);
 	bag->sorted = 1;
 	for (size_t i = 0; i + 1 < bag->count; i++) {
 		if (strcmp(bag->files[i].path, bag->files[i + 1].path) == 0) {

@@ -629,7 +629,8 @@ static int check(eakte_pkg *p, const eakte_package_options *opts, int *pinned)
 		eakte_merkle__leaf_hash(e->leaf, f->data, f->len);
 		used[i] = 1;
 	}
-	qsort(p->events, p->nevents, sizeof(*p->events), cmp_event);
+	if (p->nevents > 0)
+		qsort(p->events, p->nevents, sizeof(*p->events), cmp_event);
 	for (size_t i = 0; i < p->nevents; i++) {
 		const eakte_pkg_event *e = &p->events[i];
 		const eakte_bag_file *pf;

@@ -467,3 +467,42 @@ def test_not_a_bag_and_bag_directories(tmp_path):
     (bag / "data" / "b.txt").unlink()
     os.symlink("/etc/passwd", bag / "data" / "link")
     assert "symlinks" in failed(bag)
+
+
+# --- through the daemon -----------------------------------------------------------
+
+def test_export_through_daemon_roles(rich, tmp_path):
+    from test_daemon import Client, Daemon
+    archive, ids = rich
+    for role, ok in (("auditor", True), ("records", True), ("admin", True), ("reader", False), ("clerk", False)):
+        d = Daemon(archive, tmp_path / "s", roles=(f"root={role}",))
+        try:
+            pkg = tmp_path / f"{role}.zip"
+            n = journal_size(archive)
+            r = run("--socket", d.sock, "export", AZ, "-o", pkg, "--json")
+            if not ok:
+                assert r.code == 4 and "permission denied" in r.error, r
+                assert not pkg.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(f"{role}.zip")]
+                continue
+            assert r.code == 0, r
+            res = json.loads(r.text)
+            assert res["sha256"] == hashlib.sha256(pkg.read_bytes()).hexdigest()
+            assert zipfile.is_zipfile(pkg)
+            verify_package(pkg, "--key", archive / "keys" / "note.vkey", check=0)
+            ev = json.loads(run("log", "--json", archive=archive, check=0).text.splitlines()[-1])["event"]
+            assert ev["action"] == "export" and ev["seq"] == n and ev["package"]["sha256"] == res["sha256"]
+            # verify-package never needs the daemon, even with --socket given
+            assert "OK:" in run("--socket", d.sock, "verify-package", pkg, check=0).text
+            # a raw client: the response matches the protocol schema
+            c = Client(d.sock)
+            fd = os.open(tmp_path / f"{role}.raw.tar", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            try:
+                resp = c.call({"v": 1, "op": "export", "akte": AZ, "format": "tar"}, [fd])
+            finally:
+                os.close(fd)
+                c.close()
+            assert resp["ok"] and resp["size"] == (tmp_path / f"{role}.raw.tar").stat().st_size
+            verify_package(tmp_path / f"{role}.raw.tar", check=0)
+        finally:
+            assert d.stop() == 0, d.logtext()
+    run("verify", archive=archive, check=0)
