@@ -36,6 +36,7 @@ static const struct {
 	{ "verify-proof", cmd_verify_proof, "check an inclusion proof", 1 },
 	{ "verify", cmd_verify, "verify the whole archive", 1 },
 	{ "export", cmd_export, "write an Akte's self-verifying export package", 1 },
+	{ "import", cmd_import, "take an export package from another archive in", 1 },
 	{ "verify-package", cmd_verify_package, "verify an export package offline", 2 },
 };
 

@@ -441,3 +441,34 @@ int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakt
 	json_decref(resp);
 	return rc;
 }
+
+int src_import(cli_src *s, int fd, const eakte_import_options *o, eakte_import_result *res)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (s->a != NULL)
+		return eakte_import(res, s->a, fd, o);
+	memset(res, 0, sizeof(*res));
+	req = json_pack("{s:i, s:s}", "v", 1, "op", "import");
+	if (req != NULL && o->as != NULL && json_object_set_new(req, "as", json_string(o->as)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if (req != NULL && o->package.key != NULL &&
+	    json_object_set_new(req, "key", json_stringn(o->package.key, o->package.key_len)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = call(s, req, &fd, 1, &resp)) < 0)
+		return rc;
+	snprintf(res->az, sizeof(res->az), "%s", json_string_value(json_object_get(resp, "az")) ?
+		json_string_value(json_object_get(resp, "az")) : "");
+	snprintf(res->fingerprint, sizeof(res->fingerprint), "%s", json_string_value(json_object_get(resp, "fingerprint")) ?
+		json_string_value(json_object_get(resp, "fingerprint")) : "");
+	res->seq = (uint64_t)json_integer_value(json_object_get(resp, "seq"));
+	res->events = (uint64_t)json_integer_value(json_object_get(resp, "events"));
+	res->documents = (uint64_t)json_integer_value(json_object_get(resp, "documents"));
+	json_decref(resp);
+	return 0;
+}

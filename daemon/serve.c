@@ -700,6 +700,19 @@ static int run_write(eakte_archive *a, void *arg)
 		if ((rc = eakte_plan_import(a, buf, len, opt_str(req, "name") ? opt_str(req, "name") : "plan", w->actor, &count)) == 0)
 			w->result = json_pack("{s:I}", "count", (json_int_t)count);
 		free(buf);
+	} else if (strcmp(op, "import") == 0) {
+		eakte_import_options io = EAKTE_IMPORT_OPTIONS_INIT;
+		eakte_import_result ir;
+		json_t *key = json_object_get(req, "key");
+		if (w->nfds != 1)
+			return write_fail(w, EAKTE_EINVALID, "import needs the package file as one descriptor");
+		io.as = opt_str(req, "as");
+		io.actor = w->actor;
+		io.package.key = json_string_value(key);
+		io.package.key_len = key ? json_string_length(key) : 0;
+		if ((rc = eakte_import(&ir, a, w->fds[0], &io)) == 0)
+			w->result = json_pack("{s:s, s:I, s:I, s:I, s:s}", "az", ir.az, "seq", (json_int_t)ir.seq,
+				"events", (json_int_t)ir.events, "documents", (json_int_t)ir.documents, "fingerprint", ir.fingerprint);
 	} else if (strcmp(op, "reindex") == 0) {
 		if ((rc = eakte_reindex(a)) == 0)
 			w->result = json_pack("{s:I}", "events", (json_int_t)eakte_archive_size(a));
@@ -715,7 +728,8 @@ static int op_write(conn *c, json_t *id, const char *op, json_t *req, const int 
 	write_call wc = { op, req, c->actor, fds, nfds, NULL, "" };
 	wjob job;
 
-	if (admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
+	if (strcmp(op, "import") == 0 ? !need(c, id, op, ROLE_RECORDS, "records") :
+	    admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
 		return 0;
 	memset(&job, 0, sizeof(job));
 	job.call = run_write;
@@ -773,11 +787,11 @@ static void handle(conn *c, const char *line, size_t len, const int *fds, size_t
 		op_export(c, id, req, fds, nfds);
 	else if (strcmp(op, "akte-create") == 0 || strcmp(op, "vorgang-create") == 0 || strcmp(op, "akte-close") == 0 ||
 		 strcmp(op, "akte-reopen") == 0 || strcmp(op, "meta-set") == 0 || strcmp(op, "plan-import") == 0 ||
-		 strcmp(op, "reindex") == 0)
+		 strcmp(op, "reindex") == 0 || strcmp(op, "import") == 0)
 		op_write(c, id, op, req, fds, nfds);
 	else
 		respond_error(c, id, EAKTE_EINVALID, "unknown op \"%.64s\" (ops: hello, search, show, read, get, log, "
-			"verify, export, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex)", op);
+			"verify, export, import, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex)", op);
 	json_decref(req);
 }
 

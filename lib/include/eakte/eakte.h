@@ -569,6 +569,45 @@ typedef struct {
  */
 EAKTE_EXTERN int eakte_package_verify(char **report, int fd, const char *label, const eakte_package_options *opts);
 
+/** Options for eakte_import(). */
+typedef struct {
+	unsigned int version;
+	/** Import under this Aktenzeichen instead of the package's; NULL: the package's. */
+	const char *as;
+	const char *actor;            /**< NULL: the calling Unix user */
+	eakte_package_options package; /**< the pinned key and reader limits */
+} eakte_import_options;
+#define EAKTE_IMPORT_OPTIONS_VERSION 1
+#define EAKTE_IMPORT_OPTIONS_INIT { EAKTE_IMPORT_OPTIONS_VERSION, NULL, NULL, EAKTE_PACKAGE_OPTIONS_INIT }
+
+/** What an import appended. */
+typedef struct {
+	char az[512];          /**< the Aktenzeichen in this archive */
+	uint64_t seq;          /**< the `import` event */
+	uint64_t events;       /**< events appended, the import event included */
+	uint64_t documents;    /**< document versions filed */
+	char fingerprint[64];  /**< the package's signing key, SHA256:... */
+} eakte_import_result;
+
+/**
+ * Take the Akte of the export package in `fd` (a regular file, from offset
+ * 0) into this archive: the package is verified first exactly as
+ * eakte_package_verify() does (EAKTE_EVERIFY, nothing written, if it does
+ * not verify or, with a pinned key, is signed by another key), then read a
+ * second time to stream its documents into the store (re-checked against
+ * the first read).  One transaction appends an `import` event naming the
+ * source (origin, checkpoint, key, package SHA-256) and, for each
+ * akte-create, vorgang-create, file, meta, akte-close and akte-reopen event
+ * of the package, a new event of the same action that carries the original
+ * event and its inclusion proof (docs/format.md "Imported events").  New
+ * document ids are given; the archive's format policy applies
+ * (EAKTE_EPOLICY).  EAKTE_EEXISTS if the Aktenzeichen exists here,
+ * EAKTE_ENOTFOUND if its Aktenplan code does not.  Needs the archive open
+ * for writing.
+ */
+EAKTE_EXTERN int eakte_import(eakte_import_result *result, eakte_archive *archive, int fd,
+	const eakte_import_options *opts);
+
 /**
  * Validate a plain BagIt 1.0 bag in directory `dir` (RFC 8493; all four
  * common checksum algorithms).  0 if valid, EAKTE_EVERIFY naming the first
