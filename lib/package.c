@@ -820,7 +820,7 @@ int eakte_package_verify(char **report, int fd, const char *label, const eakte_p
 		eakte_package__free(p);
 		return rc;
 	}
-	o = json_pack("{s:i, s:b, s:s?}", "v", 1, "ok", rc == 0, "failure", rc == 0 ? NULL : failure);
+	o = json_pack("{s:i, s:b, s:s*}", "v", 1, "ok", rc == 0, "failure", rc == 0 ? NULL : failure);
 	if (o == NULL) {
 		eakte_package__free(p);
 		return eakte_error__oom("the package report");

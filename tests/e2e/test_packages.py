@@ -82,6 +82,14 @@ def failed(path, *extra):
     return r.error
 
 
+def package_schema_errors(report):
+    from jsonschema import Draft202012Validator
+    from conftest import SOURCE_ROOT
+    schema = json.loads((SOURCE_ROOT / "schema" / "package-v1.schema.json").read_text())
+    Draft202012Validator.check_schema(schema)
+    return [e.message for e in Draft202012Validator(schema).iter_errors(report)]
+
+
 # --- export and verify-package ----------------------------------------------
 
 @pytest.mark.parametrize("fmt", ["tar", "zip"])
@@ -117,7 +125,7 @@ def test_export_verifies_and_is_journaled(rich, tmp_path, fmt):
         assert "matches the pinned key" in out
     rep = json.loads(verify_package(pkg, "--json", check=0).text)
     assert rep["ok"] and rep["key"]["fingerprint"] == fp and rep["key"]["pinned"] is None
-    assert rep["package"]["sha256"] == res["sha256"]
+    assert rep["package"]["sha256"] == res["sha256"] and package_schema_errors(rep) == []
     cross_check(pkg, archive, ids)
 
 
@@ -506,3 +514,139 @@ def test_export_through_daemon_roles(rich, tmp_path):
         finally:
             assert d.stop() == 0, d.logtext()
     run("verify", archive=archive, check=0)
+
+
+# --- import -------------------------------------------------------------------------
+
+def objects_on_disk(archive):
+    return sorted(str(p) for p in (archive / "store.git" / "objects").rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def other(tmp_path):
+    o = tmp_path / "other"
+    run("init", o, "--origin", "landesarchiv.example/eakte", check=0)
+    run("plan", "import", PLAN, archive=o, check=0)
+    return o
+
+
+def log_events(archive):
+    return [json.loads(l)["event"] for l in run("log", "--json", archive=archive, check=0).text.splitlines()]
+
+
+def test_import_into_second_archive(rich, other, tmp_path):
+    archive, ids = rich
+    pkg = tmp_path / "akte.tar"
+    export(archive, pkg)
+    src = members(pkg)
+    r = run("import", pkg, "--key", archive / "keys" / "allowed_signers", "--json", archive=other, check=0)
+    res = json.loads(r.text)
+    assert res["akte"] == AZ and res["documents"] == 5
+    run("verify", archive=other, check=0)
+    show = run("akte", "show", AZ, "--json", archive=other, check=0).text
+    assert "Bauantrag Müller" in show and "Testakte" in show
+    evs = log_events(other)
+    imp = evs[res["seq"]]
+    assert imp["action"] == "import" and imp["akte"] == AZ
+    assert imp["source"]["origin"] == "test.musterstadt.de/eakte"
+    assert imp["source"]["package"] == {"sha256": hashlib.sha256(pkg.read_bytes()).hexdigest(), "size": pkg.stat().st_size}
+    assert imp["source"]["fingerprint"] in verify_package(pkg, check=0).text
+    replayed = evs[res["seq"] + 1:]
+    assert len(replayed) == res["events"] - 1
+    assert sorted(e["action"] for e in replayed) == sorted(
+        json.loads(v)["action"] for n, v in src.items() if n.endswith(".json") and n.startswith("data/journal/")
+        and json.loads(v)["action"] in ("akte-create", "vorgang-create", "file", "meta", "akte-close", "akte-reopen"))
+    note = imp["source"]["checkpoint"]["note"]
+    assert note.encode() == src["data/journal/checkpoint"]
+    vkey = tmp_path / "src.vkey"
+    vkey.write_text(imp["source"]["key"] + "\n")
+    for e in replayed:
+        orig = base64.b64decode(e["imported"]["event"])
+        assert orig == src[f"data/journal/{e['imported']['seq']}.json"]
+        # the original proof, rebuilt from this archive's journal alone
+        proof = (f"eakte inclusion proof v1\nindex {e['imported']['seq']}\nevent {e['imported']['event']}\n"
+                 + "".join(f"hash {h}\n" for h in e["imported"]["proof"]) + "\n" + note)
+        (tmp_path / "p.proof").write_text(proof)
+        run("verify-proof", tmp_path / "p.proof", "--key-file", vkey, check=0)
+        if e["action"] == "file":
+            o = json.loads(orig)
+            assert e["content"]["sha256"] == o["content"]["sha256"] and e["content"]["size"] == o["content"]["size"]
+            got = run("get", e["doc"], "--version", str(e["version"]), archive=other, check=0).out
+            assert got == src[f"data/documents/{o['doc']}/{o['version']}.content"]
+    # the imported Akte exports and verifies again, from its new home
+    again = tmp_path / "again.zip"
+    run("export", AZ, "-o", again, archive=other, check=0)
+    out = verify_package(again, "--key", other / "keys" / "note.vkey", check=0).text
+    assert "OK:" in out
+    # every event of both archives matches the event schema
+    from test_schemas import errors
+    for e in log_events(other) + log_events(archive):
+        assert errors("event-v1", e) == [], e
+    rep = json.loads(verify_package(again, "--json", check=0).text)
+    assert package_schema_errors(rep) == []
+    bad = json.loads(verify_package(again, "--json", "--key", archive / "keys" / "note.vkey").text)
+    assert not bad["ok"] and bad["key"]["pinned"] is False and package_schema_errors(bad) == []
+
+    # the same Aktenzeichen again: refused, nothing changed; --as takes it in
+    n = journal_size(other)
+    r = run("import", pkg, archive=other, check=4)
+    assert "exists already" in r.error and "--as" in r.error
+    assert journal_size(other) == n
+    run("import", pkg, "--as", "IMP-2", archive=other, check=0)
+    run("verify", archive=other, check=0)
+    assert "IMP-2" in run("akte", "ls", archive=other, check=0).text
+
+
+def test_import_refuses_what_does_not_verify(rich, other, tmp_path):
+    archive, ids = rich
+    pkg = tmp_path / "akte.tar"
+    export(archive, pkg)
+    files = members(pkg)
+    ev = json.loads(files[first(files, "file")])
+    name = f"data/documents/{ev['doc']}/{ev['version']}.content"
+    files[name] = files[name] + b"!"
+    bad = tampered(tmp_path, rebag(files))
+    forged = tmp_path / "forged"
+    run("init", forged, "--origin", "test.musterstadt.de/eakte", check=0)
+    run("plan", "import", PLAN, archive=forged, check=0)
+    make_akten(forged, AZ)
+    fpkg = tmp_path / "forged.tar"
+    run("export", AZ, "-o", fpkg, archive=forged, check=0)
+    hostile = tmp_path / "hostile.tar"
+    hostile_tar(hostile, [{"name": "bagit.txt", "data": BAGIT}, {"name": "data/../../evil", "data": b"x"}])
+    link = tmp_path / "link.tar"
+    hostile_tar(link, [{"name": "data/link", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}])
+    n, objs = journal_size(other), objects_on_disk(other)
+    for p, extra, msg in ((bad, (), "does not match its filing event"),
+                          (fpkg, ("--key", archive / "keys" / "note.vkey"), "not by the pinned key"),
+                          (hostile, (), "path traversal"), (link, (), "symbolic link")):
+        r = run("import", p, *extra, archive=other)
+        assert r.code == 1 and msg in r.error and "nothing was imported" in r.error, r
+        assert journal_size(other) == n and objects_on_disk(other) == objs
+    # the format policy applies to imported documents
+    conf = other / "eakte.conf"
+    conf.write_text(conf.read_text().replace("text/plain", "text/x-nothing"))
+    r = run("import", pkg, archive=other, check=4)
+    assert "format policy" in r.error and "nothing was imported" in r.error
+    assert journal_size(other) == n
+    run("verify", archive=other, check=0)
+
+
+def test_import_through_daemon(rich, other, tmp_path):
+    from test_daemon import Daemon
+    archive, ids = rich
+    pkg = tmp_path / "akte.zip"
+    export(archive, pkg)
+    for role, ok in (("clerk", False), ("auditor", False), ("records", True)):
+        d = Daemon(other, tmp_path / "s", roles=(f"root={role}",))
+        try:
+            r = run("--socket", d.sock, "import", pkg, "--as", f"IMP-{role}", "--key", archive / "keys" / "signing.pub.pem")
+            if ok:
+                assert r.code == 0 and f"IMP-{role}" in r.text, r
+            else:
+                assert r.code == 4 and "permission denied" in r.error, r
+            r = run("--socket", d.sock, "import", pkg, "--as", "IMP-x", "--key", other / "keys" / "note.vkey")
+            assert r.code == (1 if ok else 4), r
+        finally:
+            assert d.stop() == 0, d.logtext()
+    run("verify", archive=other, check=0)
