@@ -728,7 +728,7 @@ static int op_write(conn *c, json_t *id, const char *op, json_t *req, const int 
 	write_call wc = { op, req, c->actor, fds, nfds, NULL, "" };
 	wjob job;
 
-	if (strcmp(op, "import") == 0 ? !need(c, id, op, ROLE_RECORDS, "records") :
+	if (strcmp(op, "import") == 0 ? !need(c, id, op, ROLE_RECORDS | ROLE_ADMIN, "records or admin") :
 	    admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
 		return 0;
 	memset(&job, 0, sizeof(job));
