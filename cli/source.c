@@ -414,7 +414,13 @@ int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakt
 		free(tmp);
 		return EAKTE_EIO;
 	}
-	fchmod(fd, 0644);
+	if (fchmod(fd, 0644) != 0) {
+		fprintf(stderr, "eakte export: cannot set the mode of %s: %s\n", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return EAKTE_EIO;
+	}
 	rc = call(s, json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "op", "export", "akte", o->akte, "format",
 		o->format == EAKTE_PACKAGE_ZIP ? "zip" : "tar"), &fd, 1, &resp);
 	if (rc == 0) {

@@ -399,19 +399,26 @@ static json_t *vorgang_entry(json_t *vorgaenge, int64_t n)
 	return NULL;
 }
 
+/* Set o[k] = v, null when v is missing (a convenience field, never trusted). */
+static int setv(json_t *o, const char *k, json_t *v)
+{
+	return json_object_set(o, k, v != NULL ? v : json_null()) < 0;
+}
+
 static int describe(json_t *akte, json_t *docs_by_id, const xevent *e, const json_t *meta, const char *origin)
 {
 	const char *a = e->ev.action;
 	const json_t *m;
 	const char *doc;
 	int64_t vn;
+	int bad = 0;
 
 	if (strcmp(a, "akte-create") == 0) {
 		char day[11];
 		snprintf(day, sizeof(day), "%.10s", e->ev.time);
-		json_object_set(akte, "title", json_object_get(meta, "title"));
-		json_object_set_new(akte, "opened", json_string(day));
-		json_object_set_new(akte, "origin", json_string(origin));
+		bad |= setv(akte, "title", json_object_get(meta, "title"));
+		bad |= json_object_set_new(akte, "opened", json_string(day)) < 0;
+		bad |= json_object_set_new(akte, "origin", json_string(origin)) < 0;
 	} else if (strcmp(a, "plan") == 0) {
 		json_t *entries = json_object_get(e->ev.root, "entries"), *en;
 		size_t i;
@@ -419,20 +426,20 @@ static int describe(json_t *akte, json_t *docs_by_id, const xevent *e, const jso
 		json_array_foreach(entries, i, en) {
 			const char *c = json_string_value(json_object_get(en, "code"));
 			if (c != NULL && code != NULL && strcmp(c, code) == 0) {
-				json_object_set_new(akte, "plan", json_pack("{s:s, s:O?}", "code", c, "title", json_object_get(en, "title")));
-				json_object_set(akte, "retention", json_object_get(en, "retention"));
-				json_object_set(akte, "value", json_object_get(en, "value"));
+				bad |= json_object_set_new(akte, "plan", json_pack("{s:s, s:O?}", "code", c, "title", json_object_get(en, "title"))) < 0;
+				bad |= setv(akte, "retention", json_object_get(en, "retention"));
+				bad |= setv(akte, "value", json_object_get(en, "value"));
 			}
 		}
 	} else if (strcmp(a, "retention-set") == 0) {
-		json_object_set(akte, "retention", json_object_get(e->ev.root, "retention"));
+		bad |= setv(akte, "retention", json_object_get(e->ev.root, "retention"));
 	} else if (strcmp(a, "akte-close") == 0) {
-		json_object_set(akte, "closed", json_object_get(e->ev.root, "date"));
+		bad |= setv(akte, "closed", json_object_get(e->ev.root, "date"));
 	} else if (strcmp(a, "akte-reopen") == 0) {
-		json_object_set_new(akte, "closed", json_null());
+		bad |= json_object_set_new(akte, "closed", json_null()) < 0;
 	} else if (strcmp(a, "vorgang-create") == 0 && eakte_cjson__get_int(&vn, e->ev.root, "vorgang") == 0) {
-		json_array_append_new(json_object_get(akte, "vorgaenge"),
-			json_pack("{s:I, s:O?, s:[]}", "n", (json_int_t)vn, "title", json_object_get(meta, "title"), "documents"));
+		bad |= json_array_append_new(json_object_get(akte, "vorgaenge"),
+			json_pack("{s:I, s:O?, s:[]}", "n", (json_int_t)vn, "title", json_object_get(meta, "title"), "documents")) < 0;
 	} else if (strcmp(a, "file") == 0 && eakte_cjson__get_string(&doc, e->ev.root, "doc") == 0 &&
 		   eakte_cjson__get_object(&m, e->ev.root, "content") == 0) {
 		json_t *d = json_object_get(docs_by_id, doc), *ver;
@@ -455,16 +462,16 @@ static int describe(json_t *akte, json_t *docs_by_id, const xevent *e, const jso
 			"meta", json_object_get(meta, "meta"));
 		if (ver == NULL || json_array_append_new(json_object_get(d, "versions"), ver) < 0)
 			return eakte_error__oom("akte.json");
-		json_object_set(d, "title", json_object_get(meta, "title"));
-		json_object_set(d, "meta", json_object_get(meta, "meta"));
+		bad |= setv(d, "title", json_object_get(meta, "title"));
+		bad |= setv(d, "meta", json_object_get(meta, "meta"));
 	} else if (strcmp(a, "meta") == 0 && eakte_cjson__get_string(&doc, e->ev.root, "doc") == 0) {
 		json_t *d = json_object_get(docs_by_id, doc);
 		if (d != NULL) {
-			json_object_set(d, "title", json_object_get(meta, "title"));
-			json_object_set(d, "meta", json_object_get(meta, "meta"));
+			bad |= setv(d, "title", json_object_get(meta, "title"));
+			bad |= setv(d, "meta", json_object_get(meta, "meta"));
 		}
 	}
-	return 0;
+	return bad ? eakte_error__oom("akte.json") : 0;
 }
 
 /* ------------------------------------------------------------------ */

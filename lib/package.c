@@ -345,6 +345,14 @@ int eakte_package__stream(int fd, const char *prefix, const eakte_package_option
 	r->prefix = prefix;
 	r->cb = cb;
 	r->payload = payload;
+	{
+		/* As eakte_package__read() reads it: a zip by its central directory. */
+		struct stat st;
+		if (lseek(fd, 0, SEEK_CUR) == 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+			r->seekable = 1;
+			r->file_size = (uint64_t)st.st_size;
+		}
+	}
 	rc = run(r, "the package", opts, NULL);
 	free(r);
 	return rc;
@@ -481,10 +489,10 @@ static int check_proof(const eakte_pkg_event *e, const eakte_bag_file *proof, co
 		return eakte_error__oom("checking a proof");
 	}
 	snprintf(line, ll + 1, "\nevent %s\n", b64);
-	sep = strstr(proof->data, "\n\n");
+	sep = memmem(proof->data, proof->len, "\n\n", 2);
 	if (sep == NULL || memmem(proof->data, (size_t)(sep - proof->data) + 1, line, strlen(line)) == NULL)
 		rc = eakte_error__set(EAKTE_EVERIFY, "%s is not a proof of the bytes of %s", proof->path, "its event file");
-	else if (strcmp(sep + 2, cp->data) != 0)
+	else if (proof->len - (size_t)(sep + 2 - proof->data) != cp->len || memcmp(sep + 2, cp->data, cp->len) != 0)
 		rc = eakte_error__set(EAKTE_EVERIFY, "%s is against another checkpoint than data/journal/checkpoint", proof->path);
 	free(line);
 	free(b64);
