@@ -422,10 +422,13 @@ static int describe(json_t *akte, json_t *docs_by_id, const xevent *e, const jso
 	} else if (strcmp(a, "plan") == 0) {
 		json_t *entries = json_object_get(e->ev.root, "entries"), *en;
 		size_t i;
-		const char *code = json_string_value(json_object_get(json_object_get(akte, "plan"), "code"));
+		char code[256];
+		/* A copy: replacing "plan" below frees the string it came from. */
+		snprintf(code, sizeof(code), "%s", json_string_value(json_object_get(json_object_get(akte, "plan"), "code")) ?
+			json_string_value(json_object_get(json_object_get(akte, "plan"), "code")) : "");
 		json_array_foreach(entries, i, en) {
 			const char *c = json_string_value(json_object_get(en, "code"));
-			if (c != NULL && code != NULL && strcmp(c, code) == 0) {
+			if (c != NULL && strcmp(c, code) == 0) {
 				bad |= json_object_set_new(akte, "plan", json_pack("{s:s, s:O?}", "code", c, "title", json_object_get(en, "title"))) < 0;
 				bad |= setv(akte, "retention", json_object_get(en, "retention"));
 				bad |= setv(akte, "value", json_object_get(en, "value"));
