@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define PROOF_CHUNK 1024   /* proofs made in one pass over the tree: 2 MiB */
+
 typedef struct {
 	uint64_t seq;
 	char *json;
@@ -488,6 +490,9 @@ static int write_package(xctx *x, eakte_export_result *res)
 	eakte_hash root;
 	eakte_key *pub = NULL;
 	json_t *akte = NULL, *docs_by_id = NULL, *objects = NULL;
+	eakte_hash (*proofs)[64] = NULL;
+	size_t *counts = NULL;
+	uint64_t *seqs = NULL;
 	int rc;
 
 	if ((rc = eakte_checkpoint_latest(&note, a)) < 0)
@@ -529,24 +534,32 @@ static int write_package(xctx *x, eakte_export_result *res)
 	if ((rc = put_mem(x, "bagit.txt", bagit, strlen(bagit))) < 0)
 		goto out;
 
-	/* The journal: events, proofs, checkpoint, key. */
-	for (size_t i = 0; i < x->n; i++) {
-		eakte_hash *hashes = NULL;
-		size_t count = 0;
-		snprintf(path, sizeof(path), "data/journal/%" PRIu64 ".json", x->ev[i].seq);
-		if ((rc = put_mem(x, path, x->ev[i].json, x->ev[i].len)) < 0)
+	/* The journal: events, proofs, checkpoint, key.  The proofs are made
+	 * PROOF_CHUNK at a time, each chunk in one pass over the tree. */
+	if ((proofs = malloc(PROOF_CHUNK * sizeof(*proofs))) == NULL || (counts = malloc(PROOF_CHUNK * sizeof(*counts))) == NULL ||
+	    (seqs = malloc(PROOF_CHUNK * sizeof(*seqs))) == NULL) {
+		rc = eakte_error__oom("the inclusion proofs");
+		goto out;
+	}
+	for (size_t c = 0; c < x->n; c += PROOF_CHUNK) {
+		size_t k = x->n - c < PROOF_CHUNK ? x->n - c : PROOF_CHUNK;
+		for (size_t i = 0; i < k; i++)
+			seqs[i] = x->ev[c + i].seq;
+		if ((rc = eakte_merkle__inclusion_proofs(proofs, counts, (const eakte_hash *)a->leaves, cp.size, seqs, k)) < 0)
 			goto out;
-		if ((rc = eakte_merkle__inclusion_proof(&hashes, &count, (const eakte_hash *)a->leaves, cp.size, x->ev[i].seq)) < 0)
-			goto out;
-		rc = eakte_proof__format(&proof, x->ev[i].seq, x->ev[i].json, x->ev[i].len, (const eakte_hash *)hashes, count, note);
-		free(hashes);
-		if (rc < 0)
-			goto out;
-		snprintf(path, sizeof(path), "data/journal/%" PRIu64 ".proof", x->ev[i].seq);
-		if ((rc = put_mem(x, path, proof, strlen(proof))) < 0)
-			goto out;
-		free(proof);
-		proof = NULL;
+		for (size_t i = 0; i < k; i++) {
+			const xevent *e = &x->ev[c + i];
+			snprintf(path, sizeof(path), "data/journal/%" PRIu64 ".json", e->seq);
+			if ((rc = put_mem(x, path, e->json, e->len)) < 0)
+				goto out;
+			if ((rc = eakte_proof__format(&proof, e->seq, e->json, e->len, (const eakte_hash *)proofs[i], counts[i], note)) < 0)
+				goto out;
+			snprintf(path, sizeof(path), "data/journal/%" PRIu64 ".proof", e->seq);
+			if ((rc = put_mem(x, path, proof, strlen(proof))) < 0)
+				goto out;
+			free(proof);
+			proof = NULL;
+		}
 	}
 	if ((rc = put_mem(x, "data/journal/checkpoint", note, note_len)) < 0 ||
 	    (rc = eakte_note__verifier_key(&vkey, a->origin, a->pub)) < 0)
@@ -658,6 +671,9 @@ out:
 	json_decref(akte);
 	json_decref(docs_by_id);
 	json_decref(objects);
+	free(proofs);
+	free(counts);
+	free(seqs);
 	eakte_key__free(pub);
 	free(aj);
 	free(tm);
