@@ -391,7 +391,7 @@ def hostile_tar(path, entries):
 BAGIT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 
 
-@pytest.mark.parametrize("case,entries,message", [
+HOSTILE = [
     ("traversal", [{"name": "bagit.txt", "data": BAGIT}, {"name": "data/../../etc/evil", "data": b"x"}], "path traversal"),
     ("absolute", [{"name": "/etc/evil", "data": b"x"}], "absolute name"),
     ("symlink", [{"name": "data/link", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}], "symbolic link"),
@@ -405,7 +405,10 @@ BAGIT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
     ("control", [{"name": "data/a\x1bb", "data": b"x"}], "control character"),
     ("dotdot-only", [{"name": "..", "data": b"x"}], "path traversal"),
     ("long-name", [{"name": "data/" + "a/" * 600 + "x", "data": b"x"}], "limit is 1024"),
-])
+]
+
+
+@pytest.mark.parametrize("case,entries,message", HOSTILE)
 def test_hostile_tar(tmp_path, case, entries, message):
     p = tmp_path / f"{case}.tar"
     hostile_tar(p, entries)
@@ -616,10 +619,19 @@ def test_import_refuses_what_does_not_verify(rich, other, tmp_path):
     hostile_tar(hostile, [{"name": "bagit.txt", "data": BAGIT}, {"name": "data/../../evil", "data": b"x"}])
     link = tmp_path / "link.tar"
     hostile_tar(link, [{"name": "data/link", "type": tarfile.SYMTYPE, "linkname": "/etc/passwd"}])
+    cases = [(bad, (), "does not match its filing event"),
+             (fpkg, ("--key", archive / "keys" / "note.vkey"), "not by the pinned key"),
+             (hostile, (), "path traversal"), (link, (), "symbolic link")]
+    for case, entries, message in HOSTILE:
+        hostile_tar(tmp_path / f"h-{case}.tar", entries)
+        cases.append((tmp_path / f"h-{case}.tar", (), message))
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bagit.txt", BAGIT)
+        z.writestr("data/zeros", b"\0" * (32 << 20))
+    cases.append((bomb, (), "compression bomb"))
     n, objs = journal_size(other), objects_on_disk(other)
-    for p, extra, msg in ((bad, (), "does not match its filing event"),
-                          (fpkg, ("--key", archive / "keys" / "note.vkey"), "not by the pinned key"),
-                          (hostile, (), "path traversal"), (link, (), "symbolic link")):
+    for p, extra, msg in cases:
         r = run("import", p, *extra, archive=other)
         assert r.code == 1 and msg in r.error and "nothing was imported" in r.error, r
         assert journal_size(other) == n and objects_on_disk(other) == objs
