@@ -481,40 +481,83 @@ static int describe(json_t *akte, json_t *docs_by_id, const xevent *e, const jso
 
 /* ------------------------------------------------------------------ */
 
+/* The read view: the latest signed checkpoint, checked against the
+ * journal; everything exported is cut at its size. */
+static int read_view(char **note, eakte_checkpoint *cp, eakte_archive *a)
+{
+	size_t text_len;
+	eakte_hash root;
+	int rc;
+
+	if ((rc = eakte_checkpoint_latest(note, a)) < 0)
+		return rc;
+	if ((rc = eakte_note__verify(&text_len, *note, strlen(*note), a->origin, a->pub)) < 0 ||
+	    (rc = eakte_checkpoint__parse(cp, *note, text_len)) < 0)
+		return eakte_error__wrap(rc, "the latest checkpoint");
+	if ((rc = eakte_journal__load_index(a)) < 0)
+		return rc;
+	if (cp->size > a->index_len)
+		return eakte_error__set(EAKTE_ECORRUPT, "the checkpoint covers %" PRIu64 " events but the journal has %" PRIu64 "; run `eakte verify`",
+			cp->size, a->index_len);
+	eakte_merkle__root(root, (const eakte_hash *)a->leaves, cp->size);
+	if (memcmp(root, cp->root, EAKTE_HASH_LEN) != 0)
+		return eakte_error__set(EAKTE_ECORRUPT, "the journal does not have the root of the latest checkpoint; run `eakte verify`");
+	return 0;
+}
+
+static json_t *new_akte_json(const xctx *x, uint64_t size)
+{
+	return json_pack("{s:i, s:s, s:{s:s}, s:n, s:n, s:n, s:n, s:I, s:[], s:[]}", "v", 1, "az", x->az, "plan", "code", x->plan,
+		"title", "retention", "value", "closed", "checkpoint", (json_int_t)size, "vorgaenge", "documents");
+}
+
+/* akte.json from the collected events (x->ev) and the objects they name. */
+static int build_model(json_t **out, xctx *x, uint64_t size)
+{
+	json_t *akte = new_akte_json(x, size), *docs_by_id = json_object();
+	int rc = 0;
+
+	*out = NULL;
+	if (akte == NULL || docs_by_id == NULL) {
+		rc = eakte_error__oom("akte.json");
+		goto out;
+	}
+	for (size_t i = 0; i < x->n && rc == 0; i++) {
+		json_t *meta = NULL;
+		char *buf = NULL;
+		size_t len = 0;
+		rc = read_meta(&meta, &buf, &len, x, &x->ev[i]);
+		if (rc == 0)
+			rc = describe(akte, docs_by_id, &x->ev[i], meta, x->a->origin);
+		json_decref(meta);
+		free(buf);
+	}
+	if (rc == 0) {
+		*out = akte;
+		akte = NULL;
+	}
+out:
+	json_decref(akte);
+	json_decref(docs_by_id);
+	return rc;
+}
+
 static int write_package(xctx *x, eakte_export_result *res)
 {
 	eakte_archive *a = x->a;
 	char *note = NULL, *vkey = NULL, *pem = NULL, *tm = NULL, *proof = NULL, *aj = NULL, path[160];
-	size_t note_len, text_len, tmlen = 0;
+	size_t note_len, tmlen = 0;
 	eakte_checkpoint cp;
-	eakte_hash root;
 	eakte_key *pub = NULL;
-	json_t *akte = NULL, *docs_by_id = NULL, *objects = NULL;
+	json_t *akte = NULL, *objects = NULL;
 	eakte_hash (*proofs)[64] = NULL;
 	size_t *counts = NULL;
 	uint64_t *seqs = NULL;
 	int rc;
 
-	if ((rc = eakte_checkpoint_latest(&note, a)) < 0)
-		return rc;
+	if ((rc = read_view(&note, &cp, a)) < 0)
+		goto out;
 	note_len = strlen(note);
-	if ((rc = eakte_note__verify(&text_len, note, note_len, a->origin, a->pub)) < 0 ||
-	    (rc = eakte_checkpoint__parse(&cp, note, text_len)) < 0) {
-		rc = eakte_error__wrap(rc, "the latest checkpoint");
-		goto out;
-	}
-	if ((rc = eakte_journal__load_index(a)) < 0)
-		goto out;
-	if (cp.size > a->index_len) {
-		rc = eakte_error__set(EAKTE_ECORRUPT, "the checkpoint covers %" PRIu64 " events but the journal has %" PRIu64 "; run `eakte verify`",
-			cp.size, a->index_len);
-		goto out;
-	}
-	eakte_merkle__root(root, (const eakte_hash *)a->leaves, cp.size);
-	if (memcmp(root, cp.root, EAKTE_HASH_LEN) != 0) {
-		rc = eakte_error__set(EAKTE_ECORRUPT, "the journal does not have the root of the latest checkpoint; run `eakte verify`");
-		goto out;
-	}
 	if ((rc = collect(x, cp.size)) < 0)
 		goto out;
 	res->checkpoint = cp.size;
@@ -532,6 +575,14 @@ static int write_package(xctx *x, eakte_export_result *res)
 	}
 	static const char bagit[] = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
 	if ((rc = put_mem(x, "bagit.txt", bagit, strlen(bagit))) < 0)
+		goto out;
+	if ((rc = build_model(&akte, x, cp.size)) < 0)
+		goto out;
+	if ((aj = json_dumps(akte, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL) {
+		rc = eakte_error__oom("akte.json");
+		goto out;
+	}
+	if ((rc = put_mem(x, "data/akte.json", aj, strlen(aj))) < 0)
 		goto out;
 
 	/* The journal: events, proofs, checkpoint, key.  The proofs are made
@@ -579,13 +630,9 @@ static int write_package(xctx *x, eakte_export_result *res)
 	    (rc = put_mem(x, "data/journal/signing.pub.pem", pem, strlen(pem))) < 0)
 		goto out;
 
-	/* Metadata objects and content; akte.json is built on the way. */
-	akte = json_pack("{s:i, s:s, s:{s:s}, s:n, s:n, s:n, s:n, s:I, s:[], s:[]}", "v", 1, "az", x->az, "plan", "code", x->plan,
-		"title", "retention", "value", "closed", "checkpoint", (json_int_t)cp.size, "vorgaenge", "documents");
-	docs_by_id = json_object();
-	objects = json_object();
-	if (akte == NULL || docs_by_id == NULL || objects == NULL) {
-		rc = eakte_error__oom("akte.json");
+	/* Metadata objects and content. */
+	if ((objects = json_object()) == NULL) {
+		rc = eakte_error__oom("the object list");
 		goto out;
 	}
 	for (size_t i = 0; i < x->n; i++) {
@@ -609,19 +656,11 @@ static int write_package(xctx *x, eakte_export_result *res)
 			if ((rc = eakte_event__file_refs(&fr, &e->ev)) == 0 && (rc = put_content(x, &fr, e->seq)) == 0)
 				res->documents++;
 		}
-		if (rc == 0)
-			rc = describe(akte, docs_by_id, e, meta, a->origin);
 		json_decref(meta);
 		free(buf);
 		if (rc < 0)
 			goto out;
 	}
-	if ((aj = json_dumps(akte, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL) {
-		rc = eakte_error__oom("akte.json");
-		goto out;
-	}
-	if ((rc = put_mem(x, "data/akte.json", aj, strlen(aj))) < 0)
-		goto out;
 
 	/* Tag files last: their contents depend on everything above. */
 	{
@@ -669,7 +708,6 @@ out:
 		archive_write_free(x->ar);
 	x->ar = NULL;
 	json_decref(akte);
-	json_decref(docs_by_id);
 	json_decref(objects);
 	free(proofs);
 	free(counts);
@@ -831,5 +869,28 @@ out:
 		close(dfd);
 	free(tmp);
 	free(dcopy);
+	return rc;
+}
+
+int eakte_export__akte_model(json_t **out, eakte_archive *a, const char *az)
+{
+	xctx x;
+	char *note = NULL;
+	eakte_checkpoint cp;
+	int rc;
+
+	*out = NULL;
+	memset(&x, 0, sizeof(x));
+	x.a = a;
+	x.az = az;
+	if ((rc = eakte_records__check_az(az)) < 0)
+		return rc;
+	if ((x.docs = json_object()) == NULL)
+		return eakte_error__oom("akte.json");
+	if ((rc = read_view(&note, &cp, a)) == 0 && (rc = collect(&x, cp.size)) == 0)
+		rc = build_model(out, &x, cp.size);
+	xevents_free(&x);
+	json_decref(x.docs);
+	free(note);
 	return rc;
 }

@@ -40,6 +40,8 @@
 #include "key.h"
 #include "note.h"
 
+#include <jansson.h>
+
 typedef struct {
 	uint64_t seq;
 	const char *json;          /* borrowed from the bag */
@@ -89,6 +91,12 @@ int eakte_package__parse_keys(uint8_t (*pubs)[EAKTE_ED25519_PUB_LEN], size_t max
 typedef int (*eakte_pkg_member_cb)(const char *name, const void *data, size_t len, void *payload);
 int eakte_package__stream(int fd, const char *prefix, const eakte_package_options *opts, eakte_pkg_member_cb cb,
 	void *payload);
+
+/* The description of Akte `az` that an export package carries as
+ * data/akte.json (docs/format.md "Export packages"), as of the latest
+ * checkpoint; for other export formats (the xdomea message).  Needs only
+ * a read view. */
+int eakte_export__akte_model(json_t **out, eakte_archive *a, const char *az);
 
 /* The text form of an inclusion proof (docs/verification.md) of event
  * `seq` with bytes event[0..event_len), hashes proof[0..count), against
