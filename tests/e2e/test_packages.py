@@ -1,7 +1,8 @@
-"""Export packages: `eakte export`, `eakte verify-package`, the tamper
-matrix and hostile packages.  Packages are re-checked with independent
-tools (Python's tarfile/zipfile and hashlib) and changed the way an
-attacker with the file would change them."""
+"""Export packages: `eakte export`, `eakte verify-package`, `eakte import`,
+the tamper matrix and hostile packages.  Packages are re-checked with
+independent tools (Python's tarfile/zipfile and hashlib, openssl, ssh-keygen;
+the `bagit` Python module is not packaged in Debian 12, so it is not used)
+and changed the way an attacker with the file would change them."""
 import base64
 import hashlib
 import io
@@ -662,3 +663,44 @@ def test_import_through_daemon(rich, other, tmp_path):
         finally:
             assert d.stop() == 0, d.logtext()
     run("verify", archive=other, check=0)
+
+
+def openssl(*args, input=None):
+    p = subprocess.run(["openssl", *args], input=input, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_tamper_resigned_with_another_key(pkg, tmp_path):
+    """The real package, its checkpoint re-signed (C2SP signed note, with
+    openssl) by a key of the forger's and every proof and key file replaced:
+    self-consistent, so only the genesis event or a pinned key tells."""
+    archive, p, files = pkg
+    key = tmp_path / "forger.pem"
+    key.write_bytes(openssl("genpkey", "-algorithm", "ed25519"))
+    pub = openssl("pkey", "-in", key, "-pubout", "-outform", "DER")[-32:]
+    cp = files["data/journal/checkpoint"]
+    body = cp[: cp.index(b"\n\n") + 1]
+    origin = body.split(b"\n")[0]
+    keyid = hashlib.sha256(origin + b"\n\x01" + pub).digest()[:4]
+    (tmp_path / "body").write_bytes(body)
+    sig = openssl("pkeyutl", "-sign", "-inkey", key, "-rawin", "-in", tmp_path / "body")
+    note = body + b"\n" + "\u2014 ".encode() + origin + b" " + base64.b64encode(keyid + sig) + b"\n"
+    files["data/journal/checkpoint"] = note
+    files["data/journal/note.vkey"] = origin + b"+" + keyid.hex().encode() + b"+" + base64.b64encode(b"\x01" + pub) + b"\n"
+    files["data/journal/signing.pub.pem"] = openssl("pkey", "-in", key, "-pubout")
+    for name in list(files):
+        if name.endswith(".proof"):
+            files[name] = files[name][: files[name].index(b"\n\n") + 2] + note
+    # with the genesis event the forgery shows without any pinned key
+    err = failed(tampered(tmp_path, rebag(dict(files)), "with-genesis.tar"))
+    assert "is not the genesis key of origin" in err
+    # without it the package is self-consistent: only the pinned key tells
+    del files["data/journal/0.json"], files["data/journal/0.proof"]
+    forged = tampered(tmp_path, rebag(files), "forged.tar")
+    out = verify_package(forged, check=0).text
+    assert "not pinned" in out
+    real = verify_package(p, check=0).text.split("signed by: ")[1].split()[0]
+    assert real not in out
+    err = failed(forged, "--key", archive / "keys" / "allowed_signers")
+    assert "not by the pinned key" in err and real in err
