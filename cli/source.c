@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libgen.h>
 
 int src_open(cli_src *s, const cli_ctx *ctx, const char *verb, unsigned int flags)
 {
@@ -407,19 +408,28 @@ int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakt
 		fprintf(stderr, "eakte export: %s exists; an export never replaces a file\n", path);
 		return EAKTE_EEXISTS;
 	}
-	if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
-		return EAKTE_ENOMEM;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		fprintf(stderr, "eakte export: cannot create a temporary file next to %s: %s\n", path, strerror(errno));
-		free(tmp);
-		return EAKTE_EIO;
+	/* An unnamed file beside the target (as eakte_export() does); a named
+	 * temporary file where O_TMPFILE is not supported. */
+	{
+		char *dcopy = strdup(path);
+		fd = dcopy ? open(dirname(dcopy), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644) : -1;
+		free(dcopy);
 	}
-	if (fchmod(fd, 0644) != 0) {
-		fprintf(stderr, "eakte export: cannot set the mode of %s: %s\n", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		free(tmp);
-		return EAKTE_EIO;
+	if (fd < 0) {
+		if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+			return EAKTE_ENOMEM;
+		if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+			fprintf(stderr, "eakte export: cannot create a temporary file next to %s: %s\n", path, strerror(errno));
+			free(tmp);
+			return errno == ENOENT ? EAKTE_ENOTFOUND : EAKTE_EIO;
+		}
+		if (fchmod(fd, 0644) != 0) {
+			fprintf(stderr, "eakte export: cannot set the mode of %s: %s\n", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return EAKTE_EIO;
+		}
 	}
 	rc = call(s, json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "op", "export", "akte", o->akte, "format",
 		o->format == EAKTE_PACKAGE_ZIP ? "zip" : "tar"), &fd, 1, &resp);
@@ -431,15 +441,18 @@ int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakt
 		res->events = (uint64_t)json_integer_value(json_object_get(resp, "events"));
 		res->documents = (uint64_t)json_integer_value(json_object_get(resp, "documents"));
 		res->seq = (uint64_t)json_integer_value(json_object_get(resp, "seq"));
-		if (fsync(fd) != 0 || renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) != 0) {
-			fprintf(stderr, "eakte export: the package was written and journaled (event %" PRIu64 ") but cannot be renamed "
-				"to %s: %s; it is in %s\n", res->seq, path, strerror(errno), tmp);
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (fsync(fd) != 0 || (tmp == NULL ? linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW)
+			: renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) != 0) {
+			fprintf(stderr, "eakte export: the package was written and journaled (event %" PRIu64 ") but cannot be named "
+				"%s: %s%s%s\n", res->seq, path, strerror(errno), tmp ? "; it is in " : "; export again", tmp ? tmp : "");
 			free(tmp);
 			close(fd);
 			json_decref(resp);
 			return EAKTE_EIO;
 		}
-	} else {
+	} else if (tmp != NULL) {
 		unlink(tmp);
 	}
 	close(fd);

@@ -808,7 +808,7 @@ int eakte_export_record(eakte_archive *a, const eakte_export_options *o, eakte_e
 int eakte_export(eakte_export_result *res, eakte_archive *a, const eakte_export_options *o, const char *path)
 {
 	char *tmp = NULL, *dcopy = NULL;
-	int fd = -1, dfd = -1, rc;
+	int fd = -1, dfd = -1, rc, named = 0;
 	size_t n;
 
 	memset(res, 0, sizeof(*res));
@@ -829,26 +829,45 @@ int eakte_export(eakte_export_result *res, eakte_archive *a, const eakte_export_
 		rc = eakte_error__set(EAKTE_EEXISTS, "%s exists; an export never replaces a file (remove it or choose another name)", path);
 		goto out;
 	}
-	snprintf(tmp, n, "%s.XXXXXX", path);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
-		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot create a temporary file next to %s", path);
+	/* An unnamed file in the target directory: a crash leaves nothing
+	 * behind, and the package gets its name only when complete.  Where
+	 * O_TMPFILE is not supported, a named temporary file and rename(2). */
+	fd = openat(dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+		snprintf(tmp, n, "%s.XXXXXX", path);
+		if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+			rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot create a temporary file next to %s", path);
+			goto out;
+		}
+		named = 1;
+		if (fchmod(fd, 0644) < 0) {
+			rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot set the mode of %s", tmp);
+			goto fail;
+		}
+	} else if (fd < 0) {
+		rc = eakte_error__set_errno(errno == EACCES ? EAKTE_EPOLICY : EAKTE_EIO, errno, "cannot create a file next to %s", path);
 		goto out;
-	}
-	if (fchmod(fd, 0644) < 0) {
-		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot set the mode of %s", tmp);
-		goto fail;
 	}
 	if ((rc = eakte_export_write(res, a, o, fd)) < 0)
 		goto fail;
 	if (fsync(fd) < 0) {
-		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot sync %s", tmp);
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot sync the package for %s", path);
 		goto fail;
 	}
-	/* Never replace a file that appeared meanwhile. */
-	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+	/* Never replace a file that appeared meanwhile: linkat(2) and
+	 * RENAME_NOREPLACE both fail with EEXIST. */
+	if (!named) {
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) < 0) {
+			rc = eakte_error__set_errno(errno == EEXIST ? EAKTE_EEXISTS : EAKTE_EIO, errno, "cannot create %s", path);
+			goto fail;
+		}
+	} else if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
 		rc = eakte_error__set_errno(errno == EEXIST ? EAKTE_EEXISTS : EAKTE_EIO, errno, "cannot rename %s to %s", tmp, path);
 		goto fail;
 	}
+	named = 0;
 	if ((rc = eakte_fs__fsync_dir(dfd, path)) < 0) {
 		unlink(path);
 		goto out;
@@ -861,7 +880,8 @@ int eakte_export(eakte_export_result *res, eakte_archive *a, const eakte_export_
 	}
 	goto out;
 fail:
-	unlink(tmp);
+	if (named)
+		unlink(tmp);
 out:
 	if (fd >= 0)
 		close(fd);

@@ -207,6 +207,23 @@ def test_export_streams_large_documents(archive, tmp_path):
     assert p.returncode == 0, p.stderr
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, the largest child so far
     assert peak < 100 * 1024 or peak == before, f"peak RSS {peak} KiB for a 160 MiB document"
+    # killed while writing: no file at all, never a partial one
+    out = tmp_path / "killed"
+    out.mkdir()
+    for delay in (0.05, 0.2, 0.5):
+        n = journal_size(archive)
+        k = subprocess.Popen([EAKTE, "--archive", str(archive), "export", AZ, "-o", str(out / "p.tar")])
+        import time
+        time.sleep(delay)
+        k.kill()
+        k.wait()
+        left = list(out.iterdir())
+        if left:   # it finished before the kill: then it is complete and journaled
+            assert left == [out / "p.tar"]
+            verify_package(out / "p.tar", check=0)
+            (out / "p.tar").unlink()
+        else:
+            assert journal_size(archive) == n
 
 
 # --- the tamper matrix ----------------------------------------------------------
