@@ -528,9 +528,10 @@ EAKTE_EXTERN int eakte_export_record(eakte_archive *archive, const eakte_export_
 	eakte_export_result *result);
 
 /**
- * eakte_export_write() into a temporary file next to `path`, fsync, rename
- * to `path` (replacing nothing: EAKTE_EEXISTS if it exists), then
- * eakte_export_record().  A failed export leaves no file behind.
+ * eakte_export_write() into an unnamed file in the directory of `path`,
+ * fsync, give it the name `path` (replacing nothing: EAKTE_EEXISTS if it
+ * exists), then eakte_export_record().  A failed or interrupted export
+ * leaves no file behind.
  */
 EAKTE_EXTERN int eakte_export(eakte_export_result *result, eakte_archive *archive,
 	const eakte_export_options *opts, const char *path);
