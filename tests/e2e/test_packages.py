@@ -663,7 +663,7 @@ def test_import_refuses_what_does_not_verify(rich, other, tmp_path):
 
 
 def test_import_through_daemon(rich, other, tmp_path):
-    from test_daemon import Daemon
+    from test_daemon import Client, Daemon
     archive, ids = rich
     pkg = tmp_path / "akte.zip"
     export(archive, pkg)
@@ -677,6 +677,18 @@ def test_import_through_daemon(rich, other, tmp_path):
                 assert r.code == 4 and "permission denied" in r.error, r
             r = run("--socket", d.sock, "import", pkg, "--as", "IMP-x", "--key", other / "keys" / "note.vkey")
             assert r.code == (1 if ok else 4), r
+            if ok:   # a raw client: request and response match the protocol schema
+                c = Client(d.sock)
+                fd = os.open(pkg, os.O_RDONLY)
+                try:
+                    resp = c.call({"v": 1, "op": "import", "as": "IMP-raw",
+                                   "key": (archive / "keys" / "note.vkey").read_text()}, [fd])
+                    bad = c.call({"v": 1, "op": "import", "as": "IMP-raw"}, [fd])
+                finally:
+                    os.close(fd)
+                    c.close()
+                assert resp["ok"] and resp["az"] == "IMP-raw" and resp["documents"] == 5
+                assert not bad["ok"] and bad["error"]["name"] == "exists"
         finally:
             assert d.stop() == 0, d.logtext()
     run("verify", archive=other, check=0)
