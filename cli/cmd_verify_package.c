@@ -11,17 +11,18 @@
 #include <unistd.h>
 
 static const char help[] =
-	"usage: eakte verify-package FILE [--key PUBKEY] [--json]\n"
+	"usage: eakte verify-package FILE|- [--key PUBKEY] [--json]\n"
 	"       eakte verify-package DIR\n"
 	"\n"
-	"Verify an export package (tar or zip) offline, needing nothing but the\n"
-	"package: the BagIt manifests, every document and metadata object against\n"
-	"its journal event, every event's inclusion proof against the checkpoint,\n"
-	"and the checkpoint's signature by the key in the package.  A key carried\n"
-	"in the package proves nothing by itself: the output names its fingerprint;\n"
-	"compare it with the archive's key (ssh-keygen -lf keys/allowed_signers), or\n"
-	"pin it with --key.  Exit 0 if the package verifies, 1 naming the first bad\n"
-	"item if not.\n"
+	"Verify an export package (a tar or zip file; - reads it from standard\n"
+	"input) offline, needing nothing but the package: the BagIt manifests, every\n"
+	"document and metadata object against its journal event, every event's\n"
+	"inclusion proof against the checkpoint, and the checkpoint's signature by\n"
+	"the key in the package.  A key carried in the package proves nothing by\n"
+	"itself: the output names its fingerprint as ssh-keygen -l prints it;\n"
+	"compare it with the archive's key obtained out of band, or pin that key\n"
+	"with --key.  Exit 0 if the package verifies, 1 naming the first bad item\n"
+	"if not.\n"
 	"\n"
 	"With DIR, validate a plain BagIt 1.0 bag in that directory (RFC 8493:\n"
 	"bagit.txt, manifests and tag manifests with md5, sha1, sha256 or sha512).\n"
@@ -74,7 +75,7 @@ int cmd_verify_package(const cli_ctx *ctx, int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage("verify-package", "give exactly one package file (or bag directory)");
 	path = argv[optind];
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 		if (key_arg != NULL || json)
 			return cli_usage("verify-package", "--key and --json apply to package files, not to bag directories");
 		rc = eakte_bag_validate_dir(path);
@@ -93,7 +94,13 @@ int cmd_verify_package(const cli_ctx *ctx, int argc, char **argv)
 		po.key = key;
 		po.key_len = key_len;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+	if (strcmp(path, "-") == 0) {
+		fd = dup(STDIN_FILENO);
+		path = "standard input";
+	} else {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	if (fd < 0) {
 		fprintf(stderr, "eakte verify-package: cannot open %s: %s\n", path, strerror(errno));
 		free(key);
 		return errno == ENOENT ? EXIT_NOTFOUND : EXIT_IO;
@@ -135,8 +142,9 @@ int cmd_verify_package(const cli_ctx *ctx, int argc, char **argv)
 				printf("key: DOES NOT match the pinned key %s\n", key_arg);
 			else if (rc == 0)
 				printf("key: not pinned: the package is only self-consistent; the key inside it proves nothing by itself.\n"
-					"     Compare the fingerprint above with the archive's key out of band\n"
-					"     (ssh-keygen -lf keys/allowed_signers), or verify again with --key.\n");
+					"     Compare the fingerprint above with the archive's key obtained out of band\n"
+					"     (awk '{print $(NF-1), $NF}' keys/allowed_signers | ssh-keygen -lf -),\n"
+					"     or verify again with --key.\n");
 		}
 		if (rc < 0)
 			fprintf(stderr, "eakte verify-package: FAILED: %s\n", json_string_value(json_object_get(r, "failure")));

@@ -33,7 +33,7 @@
 #define DEFAULT_MAX_MEMBER (64ull << 30)
 #define DEFAULT_MAX_TOTAL (256ull << 30)
 #define DEFAULT_MAX_RATIO 100u
-#define KEEP_MAX (512ull << 20)        /* small members kept in memory, in all */
+#define KEEP_MAX (256ull << 20)        /* small members kept in memory, in all */
 #define RATIO_FLOOR (1u << 20)          /* small packages of JSON compress well */
 #define MAX_PINNED 16
 

@@ -114,6 +114,10 @@ def test_export_verifies_and_is_journaled(rich, tmp_path, fmt):
 
     out = verify_package(pkg, check=0).text
     assert "OK:" in out and AZ in out
+    assert "OK: standard input verifies" in run("verify-package", "-", input=data, check=0).text
+    bad = bytearray(data)
+    bad[len(bad) // 2] ^= 1
+    assert run("verify-package", "-", input=bytes(bad)).code == 1
     fp = out.split("signed by: ")[1].split()[0]
     # the fingerprint is the one ssh-keygen prints for the archive's key
     line = (archive / "keys" / "allowed_signers").read_text().split()
