@@ -445,3 +445,116 @@ out:
 	eakte_package__free(p);
 	return rc;
 }
+
+/* ------------------------------------------------------------------ */
+/* Checking imported events (eakte verify)                             */
+/* ------------------------------------------------------------------ */
+
+void eakte_import__check_free(eakte_import_check *st)
+{
+	free(st->origin);
+	free(st->vkey);
+	free(st->note);
+	memset(st, 0, sizeof(*st));
+}
+
+static int set_source(eakte_import_check *st, const eakte_ev *ev)
+{
+	const json_t *src = json_object_get(ev->root, "source");
+	const char *origin = json_string_value(json_object_get(src, "origin"));
+	const char *vkey = json_string_value(json_object_get(src, "key"));
+	const char *note = json_string_value(json_object_get(json_object_get(src, "checkpoint"), "note"));
+	char name[EAKTE_NOTE_NAME_MAX + 1];
+	uint8_t pub[EAKTE_ED25519_PUB_LEN];
+	uint32_t id;
+	size_t text_len;
+
+	eakte_import__check_free(st);
+	if (origin == NULL || vkey == NULL || note == NULL)
+		return eakte_error__set(EAKTE_EVERIFY, "the import event lacks its source's origin, key or checkpoint");
+	if (eakte_note__parse_verifier_key(name, pub, &id, vkey) < 0 || strcmp(name, origin) != 0 ||
+	    eakte_note__verify(&text_len, note, strlen(note), name, pub) < 0)
+		return eakte_error__set(EAKTE_EVERIFY, "the import event's source checkpoint is not signed by its source key (origin %s)", origin);
+	if ((st->origin = strdup(origin)) == NULL || (st->vkey = strdup(vkey)) == NULL || (st->note = strdup(note)) == NULL) {
+		eakte_import__check_free(st);
+		return eakte_error__oom("checking an import");
+	}
+	return 0;
+}
+
+/* Members that must be the same in the replayed and the original event. */
+static int same_member(const json_t *a, const json_t *b, const char *key)
+{
+	return json_equal(json_object_get(a, key), json_object_get(b, key)) ||
+	       (json_object_get(a, key) == NULL && json_object_get(b, key) == NULL);
+}
+
+int eakte_import__check_event(eakte_import_check *st, const eakte_ev *ev)
+{
+	const json_t *imp = json_object_get(ev->root, "imported"), *h;
+	const char *origin, *ev64;
+	json_int_t seq;
+	eakte_proof_result res;
+	eakte_ev orig;
+	uint8_t *bytes = NULL;
+	size_t nbytes, i;
+	char *text = NULL;
+	int rc = 0, n;
+
+	if (strcmp(ev->action, "import") == 0)
+		return set_source(st, ev);
+	if (imp == NULL)
+		return 0;
+	origin = json_string_value(json_object_get(imp, "origin"));
+	ev64 = json_string_value(json_object_get(imp, "event"));
+	seq = json_integer_value(json_object_get(imp, "seq"));
+	if (st->vkey == NULL)
+		return eakte_error__set(EAKTE_EVERIFY, "it carries an imported original but follows no valid import event");
+	if (origin == NULL || ev64 == NULL || !json_is_array(json_object_get(imp, "proof")) || strcmp(origin, st->origin) != 0)
+		return eakte_error__set(EAKTE_EVERIFY, "its imported original is malformed or not from the import's source %s", st->origin);
+	/* The proof text of docs/verification.md, rebuilt from the event. */
+	{
+		size_t cap = 64 + strlen(ev64) + json_array_size(json_object_get(imp, "proof")) * 52 + strlen(st->note) + 1, pos;
+		if ((text = malloc(cap)) == NULL)
+			return eakte_error__oom("checking an import");
+		pos = (size_t)snprintf(text, cap, "eakte inclusion proof v1\nindex %" JSON_INTEGER_FORMAT "\nevent %s\n", seq, ev64);
+		json_array_foreach(json_object_get(imp, "proof"), i, h) {
+			const char *b64 = json_string_value(h);
+			if (b64 == NULL || strlen(b64) > 44) {
+				free(text);
+				return eakte_error__set(EAKTE_EVERIFY, "its imported original's proof is malformed");
+			}
+			n = snprintf(text + pos, cap - pos, "hash %s\n", b64);
+			pos += (size_t)n;
+		}
+		snprintf(text + pos, cap - pos, "\n%s", st->note);
+	}
+	rc = eakte_proof_verify(&res, text, strlen(text), st->vkey);
+	free(text);
+	if (rc < 0)
+		return eakte_error__wrap(EAKTE_EVERIFY, "its imported original (origin %s, event %" JSON_INTEGER_FORMAT ") is not proven by the import's checkpoint",
+			st->origin, seq);
+	if (eakte_base64__decode(&bytes, &nbytes, ev64, strlen(ev64)) < 0 || eakte_event__parse(&orig, (const char *)bytes, nbytes) < 0) {
+		free(bytes);
+		return eakte_error__set(EAKTE_EVERIFY, "its imported original is not an event");
+	}
+	if (strcmp(orig.action, ev->action) != 0) {
+		rc = eakte_error__set(EAKTE_EVERIFY, "it is a %s event but its imported original is a %s event", ev->action, orig.action);
+	} else if (!same_member(ev->root, orig.root, "version") || !same_member(ev->root, orig.root, "date") ||
+		   !same_member(ev->root, orig.root, "plan") ||
+		   ((strcmp(ev->action, "vorgang-create") == 0 || strcmp(ev->action, "file") == 0) &&
+		    !same_member(ev->root, orig.root, "vorgang"))) {
+		rc = eakte_error__set(EAKTE_EVERIFY, "it does not match its imported original (origin %s, event %" JSON_INTEGER_FORMAT
+			"): version, Vorgang, date or plan differ", st->origin, seq);
+	} else if (strcmp(ev->action, "file") == 0) {
+		const json_t *c = json_object_get(ev->root, "content"), *oc = json_object_get(orig.root, "content");
+		if (!same_member(c, oc, "sha256") || !same_member(c, oc, "size"))
+			rc = eakte_error__set(EAKTE_EVERIFY, "its content is not that of its imported original (origin %s, event %" JSON_INTEGER_FORMAT
+				"): SHA-256 expected=%s actual=%s", st->origin, seq,
+				json_string_value(json_object_get(oc, "sha256")) ? json_string_value(json_object_get(oc, "sha256")) : "?",
+				json_string_value(json_object_get(c, "sha256")) ? json_string_value(json_object_get(c, "sha256")) : "?");
+	}
+	eakte_event__free(&orig);
+	free(bytes);
+	return rc;
+}

@@ -98,6 +98,24 @@ int eakte_package__stream(int fd, const char *prefix, const eakte_package_option
  * a read view. */
 int eakte_export__akte_model(json_t **out, eakte_archive *a, const char *az);
 
+/*
+ * For `eakte verify`: the events an import appended are checked against
+ * their originals.  An `import` event sets the source (its key must sign
+ * its checkpoint); each later event with "imported" must carry an original
+ * event whose inclusion proof holds against that checkpoint and key, of
+ * the same action, with the same content (SHA-256 and size), version,
+ * Vorgang or zdA date.  0 if the event is fine (or not import-related),
+ * EAKTE_EVERIFY with a message saying what does not hold.
+ */
+typedef struct {
+	char *origin;
+	char *vkey;
+	char *note;
+} eakte_import_check;
+
+void eakte_import__check_free(eakte_import_check *st);
+int eakte_import__check_event(eakte_import_check *st, const eakte_ev *ev);
+
 /* The text form of an inclusion proof (docs/verification.md) of event
  * `seq` with bytes event[0..event_len), hashes proof[0..count), against
  * the signed checkpoint `note`; shared by `eakte proof` and export. */
