@@ -49,5 +49,12 @@ int cmd_meta(const cli_ctx *ctx, int argc, char **argv);
 int cmd_search(const cli_ctx *ctx, int argc, char **argv);
 int cmd_ls(const cli_ctx *ctx, int argc, char **argv);
 int cmd_reindex(const cli_ctx *ctx, int argc, char **argv);
+int cmd_export(const cli_ctx *ctx, int argc, char **argv);
+int cmd_verify_package(const cli_ctx *ctx, int argc, char **argv);
+int cmd_import(const cli_ctx *ctx, int argc, char **argv);
+
+/* A pinned key for --key: the file's text, or the argument itself when it
+ * is no file but looks like a key ("name+id+key", "ssh-ed25519 ..."). */
+int cli_read_key(char **out, size_t *len, const char *arg, const char *verb);
 
 #endif

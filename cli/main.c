@@ -18,7 +18,7 @@ static const struct {
 	const char *name;
 	int (*fn)(const cli_ctx *, int, char **);
 	const char *summary;
-	int daemon;          /* works through eakted (--socket) */
+	int daemon;          /* 1: works through eakted (--socket); 2: always local, needs no archive */
 } verbs[] = {
 	{ "init", cmd_init, "create a new archive", 0 },
 	{ "plan", cmd_plan, "import and show the Aktenplan", 1 },
@@ -35,6 +35,9 @@ static const struct {
 	{ "proof", cmd_proof, "print the inclusion proof of an event", 1 },
 	{ "verify-proof", cmd_verify_proof, "check an inclusion proof", 1 },
 	{ "verify", cmd_verify, "verify the whole archive", 1 },
+	{ "export", cmd_export, "write an Akte's self-verifying export package", 1 },
+	{ "import", cmd_import, "take an export package from another archive in", 1 },
+	{ "verify-package", cmd_verify_package, "verify an export package offline", 2 },
 };
 
 int cli_fail(const char *verb, int err)
@@ -156,7 +159,7 @@ static void usage(FILE *f)
 		"The archive is DIR, or $EAKTE_ARCHIVE; with --socket (or $EAKTE_SOCKET) the\n"
 		"verbs marked * work through the daemon eakted instead.  Verbs:\n");
 	for (i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		fprintf(f, "  %-13s%s %s\n", verbs[i].name, verbs[i].daemon ? "*" : " ", verbs[i].summary);
+		fprintf(f, "  %-13s%s %s\n", verbs[i].name, verbs[i].daemon == 1 ? "*" : " ", verbs[i].summary);
 	fprintf(f, "\n'eakte VERB --help' and 'man eakte-VERB' describe each verb.\n"
 		"Exit codes: 0 ok, 1 verification failed, 2 usage, 3 not found, 4 refused, 5 I/O or internal error.\n");
 }
@@ -206,7 +209,7 @@ int main(int argc, char **argv)
 		if (strcmp(argv[optind], verbs[i].name) == 0) {
 			int vargc = argc - optind;
 			char **vargv = argv + optind;
-			if (ctx.socket != NULL && !verbs[i].daemon && !(vargc > 1 && (strcmp(vargv[1], "--help") == 0 ||
+			if (ctx.socket != NULL && verbs[i].daemon == 0 && !(vargc > 1 && (strcmp(vargv[1], "--help") == 0 ||
 			    strcmp(vargv[1], "-h") == 0))) {
 				fprintf(stderr, "eakte %s: this verb does not work through eakted yet; "
 					"drop --socket and unset EAKTE_SOCKET to use the archive directly\n", verbs[i].name);

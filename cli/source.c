@@ -9,10 +9,13 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <libgen.h>
 
 int src_open(cli_src *s, const cli_ctx *ctx, const char *verb, unsigned int flags)
 {
@@ -388,4 +391,103 @@ int src_verify(cli_src *s, const eakte_verify_options *vo, char **json)
 	if ((rc = call(s, req, NULL, 0, &resp)) < 0)
 		return rc;
 	return take_text(resp, "json", json);
+}
+
+int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakte_export_result *res)
+{
+	json_t *resp = NULL;
+	char *tmp = NULL;
+	int fd, rc;
+
+	if (s->a != NULL)
+		return eakte_export(res, s->a, o, path);
+	memset(res, 0, sizeof(*res));
+	/* eakted writes into a file we create, so that the package belongs to
+	 * the caller and appears under its name only when complete. */
+	if (access(path, F_OK) == 0) {
+		fprintf(stderr, "eakte export: %s exists; an export never replaces a file\n", path);
+		return EAKTE_EEXISTS;
+	}
+	/* An unnamed file beside the target (as eakte_export() does); a named
+	 * temporary file where O_TMPFILE is not supported. */
+	{
+		char *dcopy = strdup(path);
+		fd = dcopy ? open(dirname(dcopy), O_TMPFILE | O_RDWR | O_CLOEXEC, 0644) : -1;
+		free(dcopy);
+	}
+	if (fd < 0) {
+		if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+			return EAKTE_ENOMEM;
+		if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+			fprintf(stderr, "eakte export: cannot create a temporary file next to %s: %s\n", path, strerror(errno));
+			free(tmp);
+			return errno == ENOENT ? EAKTE_ENOTFOUND : EAKTE_EIO;
+		}
+		if (fchmod(fd, 0644) != 0) {
+			fprintf(stderr, "eakte export: cannot set the mode of %s: %s\n", tmp, strerror(errno));
+			close(fd);
+			unlink(tmp);
+			free(tmp);
+			return EAKTE_EIO;
+		}
+	}
+	rc = call(s, json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "op", "export", "akte", o->akte, "format",
+		o->format == EAKTE_PACKAGE_ZIP ? "zip" : "tar"), &fd, 1, &resp);
+	if (rc == 0) {
+		const char *sha = json_string_value(json_object_get(resp, "sha256"));
+		snprintf(res->sha256, sizeof(res->sha256), "%s", sha ? sha : "");
+		res->size = (uint64_t)json_integer_value(json_object_get(resp, "size"));
+		res->checkpoint = (uint64_t)json_integer_value(json_object_get(resp, "checkpoint"));
+		res->events = (uint64_t)json_integer_value(json_object_get(resp, "events"));
+		res->documents = (uint64_t)json_integer_value(json_object_get(resp, "documents"));
+		res->seq = (uint64_t)json_integer_value(json_object_get(resp, "seq"));
+		char proc[64];
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (fsync(fd) != 0 || (tmp == NULL ? linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW)
+			: renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE)) != 0) {
+			fprintf(stderr, "eakte export: the package was written and journaled (event %" PRIu64 ") but cannot be named "
+				"%s: %s%s%s\n", res->seq, path, strerror(errno), tmp ? "; it is in " : "; export again", tmp ? tmp : "");
+			free(tmp);
+			close(fd);
+			json_decref(resp);
+			return EAKTE_EIO;
+		}
+	} else if (tmp != NULL) {
+		unlink(tmp);
+	}
+	close(fd);
+	free(tmp);
+	json_decref(resp);
+	return rc;
+}
+
+int src_import(cli_src *s, int fd, const eakte_import_options *o, eakte_import_result *res)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (s->a != NULL)
+		return eakte_import(res, s->a, fd, o);
+	memset(res, 0, sizeof(*res));
+	req = json_pack("{s:i, s:s}", "v", 1, "op", "import");
+	if (req != NULL && o->as != NULL && json_object_set_new(req, "as", json_string(o->as)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if (req != NULL && o->package.key != NULL &&
+	    json_object_set_new(req, "key", json_stringn(o->package.key, o->package.key_len)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = call(s, req, &fd, 1, &resp)) < 0)
+		return rc;
+	snprintf(res->az, sizeof(res->az), "%s", json_string_value(json_object_get(resp, "az")) ?
+		json_string_value(json_object_get(resp, "az")) : "");
+	snprintf(res->fingerprint, sizeof(res->fingerprint), "%s", json_string_value(json_object_get(resp, "fingerprint")) ?
+		json_string_value(json_object_get(resp, "fingerprint")) : "");
+	res->seq = (uint64_t)json_integer_value(json_object_get(resp, "seq"));
+	res->events = (uint64_t)json_integer_value(json_object_get(resp, "events"));
+	res->documents = (uint64_t)json_integer_value(json_object_get(resp, "documents"));
+	json_decref(resp);
+	return 0;
 }

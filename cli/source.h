@@ -44,4 +44,11 @@ int src_reindex(cli_src *s, uint64_t *events);
 /* Verification; *json is the report (schema/verify-v1.schema.json). */
 int src_verify(cli_src *s, const eakte_verify_options *vo, char **json);
 
+/* Export Akte o->akte to `path` (temporary file beside it, fsync,
+ * rename; never replaces a file); the export event is journaled. */
+int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakte_export_result *res);
+
+/* Import the package in fd (a regular file). */
+int src_import(cli_src *s, int fd, const eakte_import_options *o, eakte_import_result *res);
+
 #endif

@@ -532,6 +532,60 @@ static int op_verify(conn *c, json_t *id, json_t *req)
 	return 0;
 }
 
+/* ---- export: built on this thread from a read view, journaled by the writer ---- */
+
+#define EXPORT_ROLES (ROLE_AUDITOR | ROLE_RECORDS | ROLE_ADMIN)
+#define EXPORT_NAMES "auditor, records or admin"
+
+typedef struct {
+	eakte_export_options *eo;
+	eakte_export_result *res;
+} export_call;
+
+static int run_export_record(eakte_archive *a, void *arg)
+{
+	export_call *x = arg;
+	return eakte_export_record(a, x->eo, x->res);
+}
+
+/* op "export": the package is written into the descriptor sent (a file the
+ * client renames into place), then the export event is journaled. */
+static int op_export(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds)
+{
+	eakte_export_options eo = EAKTE_EXPORT_OPTIONS_INIT;
+	eakte_export_result res;
+	const char *format = opt_str(req, "format");
+	export_call x = { &eo, &res };
+	eakte_archive *a = NULL;
+	wjob job;
+	int rc;
+
+	if (!need(c, id, "export", EXPORT_ROLES, EXPORT_NAMES))
+		return 0;
+	eo.akte = opt_str(req, "akte");
+	eo.actor = c->actor;
+	if (eo.akte == NULL || nfds != 1 || (format != NULL && strcmp(format, "tar") != 0 && strcmp(format, "zip") != 0))
+		return respond_error(c, id, EAKTE_EINVALID, "export needs \"akte\", an optional \"format\" (tar or zip) and one descriptor to write to");
+	eo.format = format != NULL && strcmp(format, "zip") == 0 ? EAKTE_PACKAGE_ZIP : EAKTE_PACKAGE_TAR;
+	if (open_read(c, id, &a) < 0)
+		return 0;
+	rc = eakte_export_write(&res, a, &eo, fds[0]);
+	eakte_archive_free(a);
+	if (rc < 0)
+		return respond_lib_error(c, id, rc);
+	if (fsync(fds[0]) < 0 && errno != EINVAL)
+		return respond_error(c, id, EAKTE_EIO, "cannot sync the package file: %s", strerror(errno));
+	memset(&job, 0, sizeof(job));
+	job.call = run_export_record;
+	job.arg = &x;
+	writer_submit(c->ctx->writer, &job);
+	if (job.rc < 0)
+		return respond_error(c, id, job.rc, "%s", job.error);
+	return respond(c, id, json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "sha256", res.sha256,
+		"size", (json_int_t)res.size, "checkpoint", (json_int_t)res.checkpoint, "events", (json_int_t)res.events,
+		"documents", (json_int_t)res.documents, "seq", (json_int_t)res.seq));
+}
+
 /* ---- writes other than filing: run alone on the writer's archive ---- */
 
 typedef struct {
@@ -646,6 +700,19 @@ static int run_write(eakte_archive *a, void *arg)
 		if ((rc = eakte_plan_import(a, buf, len, opt_str(req, "name") ? opt_str(req, "name") : "plan", w->actor, &count)) == 0)
 			w->result = json_pack("{s:I}", "count", (json_int_t)count);
 		free(buf);
+	} else if (strcmp(op, "import") == 0) {
+		eakte_import_options io = EAKTE_IMPORT_OPTIONS_INIT;
+		eakte_import_result ir;
+		json_t *key = json_object_get(req, "key");
+		if (w->nfds != 1)
+			return write_fail(w, EAKTE_EINVALID, "import needs the package file as one descriptor");
+		io.as = opt_str(req, "as");
+		io.actor = w->actor;
+		io.package.key = json_string_value(key);
+		io.package.key_len = key ? json_string_length(key) : 0;
+		if ((rc = eakte_import(&ir, a, w->fds[0], &io)) == 0)
+			w->result = json_pack("{s:s, s:I, s:I, s:I, s:s}", "az", ir.az, "seq", (json_int_t)ir.seq,
+				"events", (json_int_t)ir.events, "documents", (json_int_t)ir.documents, "fingerprint", ir.fingerprint);
 	} else if (strcmp(op, "reindex") == 0) {
 		if ((rc = eakte_reindex(a)) == 0)
 			w->result = json_pack("{s:I}", "events", (json_int_t)eakte_archive_size(a));
@@ -661,7 +728,8 @@ static int op_write(conn *c, json_t *id, const char *op, json_t *req, const int 
 	write_call wc = { op, req, c->actor, fds, nfds, NULL, "" };
 	wjob job;
 
-	if (admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
+	if (strcmp(op, "import") == 0 ? !need(c, id, op, ROLE_RECORDS | ROLE_ADMIN, "records or admin") :
+	    admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
 		return 0;
 	memset(&job, 0, sizeof(job));
 	job.call = run_write;
@@ -715,13 +783,15 @@ static void handle(conn *c, const char *line, size_t len, const int *fds, size_t
 		op_log(c, id, req, fds, nfds);
 	else if (strcmp(op, "verify") == 0)
 		op_verify(c, id, req);
+	else if (strcmp(op, "export") == 0)
+		op_export(c, id, req, fds, nfds);
 	else if (strcmp(op, "akte-create") == 0 || strcmp(op, "vorgang-create") == 0 || strcmp(op, "akte-close") == 0 ||
 		 strcmp(op, "akte-reopen") == 0 || strcmp(op, "meta-set") == 0 || strcmp(op, "plan-import") == 0 ||
-		 strcmp(op, "reindex") == 0)
+		 strcmp(op, "reindex") == 0 || strcmp(op, "import") == 0)
 		op_write(c, id, op, req, fds, nfds);
 	else
 		respond_error(c, id, EAKTE_EINVALID, "unknown op \"%.64s\" (ops: hello, search, show, read, get, log, "
-			"verify, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex)", op);
+			"verify, export, import, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex)", op);
 	json_decref(req);
 }
 

@@ -134,6 +134,52 @@ void eakte_merkle__root(eakte_hash out, const eakte_hash *leaves, uint64_t n)
 	subtree_hash(out, leaves, n);
 }
 
+/* The hash of leaves[off, off+n); the sibling on each level is appended
+ * after the recursion returns, so every proof comes out leaf first. */
+static void batch_proofs(eakte_hash out, const eakte_hash *leaves, uint64_t off, uint64_t n, const uint64_t *idx, size_t k,
+	eakte_hash (*proofs)[64], size_t *counts)
+{
+	eakte_hash l, r;
+	uint64_t s;
+	size_t kl = 0, i;
+
+	if (k == 0) {
+		subtree_hash(out, leaves + off, n);
+		return;
+	}
+	if (n == 1) {
+		memcpy(out, leaves[off], EAKTE_HASH_LEN);
+		return;
+	}
+	s = split_point(n);
+	while (kl < k && idx[kl] < off + s)
+		kl++;
+	batch_proofs(l, leaves, off, s, idx, kl, proofs, counts);
+	batch_proofs(r, leaves, off + s, n - s, idx + kl, k - kl, proofs + kl, counts + kl);
+	for (i = 0; i < kl; i++)
+		memcpy(proofs[i][counts[i]++], r, EAKTE_HASH_LEN);
+	for (i = kl; i < k; i++)
+		memcpy(proofs[i][counts[i]++], l, EAKTE_HASH_LEN);
+	eakte_merkle__node_hash(out, l, r);
+}
+
+int eakte_merkle__inclusion_proofs(eakte_hash (*proofs)[64], size_t *counts, const eakte_hash *leaves, uint64_t n,
+	const uint64_t *indexes, size_t k)
+{
+	eakte_hash root;
+
+	for (size_t i = 0; i < k; i++) {
+		counts[i] = 0;
+		if (indexes[i] >= n || (i > 0 && indexes[i] <= indexes[i - 1]))
+			return eakte_error__set(EAKTE_EINVALID, "inclusion proofs: the indexes must be ascending and below the size %llu",
+				(unsigned long long)n);
+	}
+	if (k == 0)
+		return 0;
+	batch_proofs(root, leaves, 0, n, indexes, k, proofs, counts);
+	return 0;
+}
+
 /* Hand a proof built in a local buffer to the caller in malloc'ed memory. */
 static int give_proof(eakte_hash **proof, size_t *count, eakte_hash *buf, size_t n)
 {

@@ -34,6 +34,16 @@ int eakte_merkle__inclusion_proof(eakte_hash **proof, size_t *count,
 	const eakte_hash *leaves, uint64_t n, uint64_t index);
 
 /*
+ * Inclusion proofs of k leaves at once: indexes[0..k) ascending, distinct,
+ * each < n.  proofs[i][0..counts[i]) receives the proof of leaf
+ * indexes[i], exactly as eakte_merkle__inclusion_proof() gives it.  Every
+ * subtree is hashed once: O(n + k log n) instead of O(k n), for exports
+ * of many events from a long journal.
+ */
+int eakte_merkle__inclusion_proofs(eakte_hash (*proofs)[64], size_t *counts, const eakte_hash *leaves, uint64_t n,
+	const uint64_t *indexes, size_t k);
+
+/*
  * Consistency proof (RFC 9162 2.1.4.1 PROOF) between the tree of the first m
  * leaves and the tree of the first n.  EAKTE_EINVALID unless 0 < m <= n.
  * m == n gives an empty proof.

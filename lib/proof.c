@@ -18,6 +18,7 @@
 #include "journal.h"
 #include "merkle.h"
 #include "note.h"
+#include "package.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,10 +28,38 @@
 #define PROOF_MAX (4u << 20)
 #define PROOF_MAGIC "eakte inclusion proof v1\n"
 
+int eakte_proof__format(char **out, uint64_t seq, const char *event, size_t event_len, const eakte_hash *proof,
+	size_t count, const char *note)
+{
+	char *ev64 = NULL, *text;
+	size_t text_len, pos, i;
+	int rc;
+
+	*out = NULL;
+	if ((rc = eakte_base64__encode(&ev64, (const uint8_t *)event, event_len)) < 0)
+		return rc;
+	text_len = strlen(PROOF_MAGIC) + 32 + strlen(ev64) + 8 + count * 52 + 2 + strlen(note) + 1;
+	text = malloc(text_len);
+	if (text == NULL) {
+		free(ev64);
+		return eakte_error__oom("writing a proof");
+	}
+	pos = (size_t)snprintf(text, text_len, PROOF_MAGIC "index %" PRIu64 "\nevent %s\n", seq, ev64);
+	for (i = 0; i < count; i++) {
+		char h[64];
+		eakte_base64__encode_to(h, proof[i], EAKTE_HASH_LEN);
+		pos += (size_t)snprintf(text + pos, text_len - pos, "hash %s\n", h);
+	}
+	snprintf(text + pos, text_len - pos, "\n%s", note);
+	free(ev64);
+	*out = text;
+	return 0;
+}
+
 int eakte_proof_inclusion(char **out, eakte_archive *a, uint64_t seq)
 {
-	char *note = NULL, *ev64 = NULL, *text = NULL;
-	size_t note_len, text_len, pos, i, count = 0;
+	char *note = NULL;
+	size_t note_len, text_len, count = 0;
 	eakte_checkpoint cp;
 	eakte_hash root, *proof = NULL;
 	eakte_jcommit c;
@@ -71,29 +100,11 @@ int eakte_proof_inclusion(char **out, eakte_archive *a, uint64_t seq)
 		rc = eakte_error__set(EAKTE_ECORRUPT, "journal event %" PRIu64 ": %s", seq, c.problem);
 		goto out;
 	}
-	if ((rc = eakte_base64__encode(&ev64, (const uint8_t *)c.json, c.len)) < 0)
-		goto out;
-	text_len = strlen(PROOF_MAGIC) + 32 + strlen(ev64) + 8 + count * 52 + 2 + note_len + 1;
-	text = malloc(text_len);
-	if (text == NULL) {
-		rc = eakte_error__oom("writing a proof");
-		goto out;
-	}
-	pos = (size_t)snprintf(text, text_len, PROOF_MAGIC "index %" PRIu64 "\nevent %s\n", seq, ev64);
-	for (i = 0; i < count; i++) {
-		char h[64];
-		eakte_base64__encode_to(h, proof[i], EAKTE_HASH_LEN);
-		pos += (size_t)snprintf(text + pos, text_len - pos, "hash %s\n", h);
-	}
-	snprintf(text + pos, text_len - pos, "\n%s", note);
-	*out = text;
-	text = NULL;
+	rc = eakte_proof__format(out, seq, c.json, c.len, (const eakte_hash *)proof, count, note);
 out:
 	eakte_journal__jcommit_free(&c);
 	free(proof);
-	free(ev64);
 	free(note);
-	free(text);
 	return rc;
 }
 

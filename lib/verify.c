@@ -25,6 +25,7 @@
 #include "index.h"
 #include "journal.h"
 #include "note.h"
+#include "package.h"
 #include "sshsig.h"
 #include "state.h"
 
@@ -287,6 +288,7 @@ static int check_journal(vctx *v)
 {
 	git_oid head, *list = NULL;
 	uint64_t n, i;
+	eakte_import_check imp = { NULL, NULL, NULL };
 	int rc;
 
 	if ((rc = eakte_journal__head(&head, v->a)) < 0) {
@@ -345,13 +347,26 @@ static int check_journal(vctx *v)
 				eakte_event__free(&ev);
 				eakte_journal__jcommit_free(&c);
 				free(list);
+				eakte_import__check_free(&imp);
 				return rc;
 			}
 			if (v->r->ok && strcmp(ev.action, "file") == 0 && (rc = record_file(v, &ev, c.json, c.len)) < 0) {
 				eakte_event__free(&ev);
 				eakte_journal__jcommit_free(&c);
 				free(list);
+				eakte_import__check_free(&imp);
 				return rc;
+			}
+			/* Imported events against their originals (docs/format.md). */
+			if (v->r->ok && (rc = eakte_import__check_event(&imp, &ev)) < 0) {
+				if (rc != EAKTE_EVERIFY) {
+					eakte_event__free(&ev);
+					eakte_journal__jcommit_free(&c);
+					free(list);
+					eakte_import__check_free(&imp);
+					return rc;
+				}
+				fail(v, "event", (int64_t)i, "event %" PRIu64 " (%s): %s", i, ev.action, eakte_error_last());
 			}
 			eakte_event__free(&ev);
 			eakte_merkle__leaf_hash(v->leaves[i], c.json, c.len);
@@ -364,6 +379,7 @@ static int check_journal(vctx *v)
 	progress(v, "journal", n, n);
 	v->n = n;
 	free(list);
+	eakte_import__check_free(&imp);
 	if (v->nfiles > 1)
 		qsort(v->files, v->nfiles, sizeof(filed), cmp_filed);
 	return 0;

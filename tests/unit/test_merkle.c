@@ -426,6 +426,39 @@ static void test_inclusion_all(void **state)
 	assert_error_is("inclusion proof has 3 hashes, expected 4 for index 5 in a tree of 9");
 }
 
+/* The batch form gives, for any subset of leaves, exactly the single proofs. */
+static void test_inclusion_batch(void **state)
+{
+	static eakte_hash proofs[N][64];
+	size_t counts[N], k, count;
+	uint64_t idx[N], n, m, mask;
+	eakte_hash *proof;
+
+	(void)state;
+	for (n = 1; n <= N; n++) {
+		for (mask = 1; mask < 8; mask++) {
+			k = 0;
+			/* every leaf, every other leaf, every third, and their mixes */
+			for (m = 0; m < n; m++)
+				if (((mask & 1) && m % 2 == 0) || ((mask & 2) && m % 3 == 1) || ((mask & 4) && m + 1 == n))
+					idx[k++] = m;
+			assert_int_equal(eakte_merkle__inclusion_proofs(proofs, counts, cp(leaves), n, idx, k), 0);
+			for (size_t i = 0; i < k; i++) {
+				assert_int_equal(eakte_merkle__inclusion_proof(&proof, &count, cp(leaves), n, idx[i]), 0);
+				assert_int_equal(counts[i], count);
+				if (count > 0)
+					assert_memory_equal(proofs[i], proof, count * 32);
+				free(proof);
+			}
+		}
+	}
+	idx[0] = 3;
+	idx[1] = 3;
+	assert_int_equal(eakte_merkle__inclusion_proofs(proofs, counts, cp(leaves), 8, idx, 2), EAKTE_EINVALID);
+	idx[1] = 8;
+	assert_int_equal(eakte_merkle__inclusion_proofs(proofs, counts, cp(leaves), 8, idx, 2), EAKTE_EINVALID);
+}
+
 static void test_consistency_all(void **state)
 {
 	eakte_hash expect[64], r1, r2, bad, *proof, *p;
@@ -620,6 +653,7 @@ int main(void)
 		cmocka_unit_test(test_roots),
 		cmocka_unit_test(test_compact_range),
 		cmocka_unit_test(test_inclusion_all),
+		cmocka_unit_test(test_inclusion_batch),
 		cmocka_unit_test(test_consistency_all),
 		cmocka_unit_test(test_huge_trees),
 		cmocka_unit_test(test_errors),

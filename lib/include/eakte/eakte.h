@@ -496,6 +496,141 @@ EAKTE_EXTERN uint64_t eakte_verify_report_bytes(const eakte_verify_report *repor
 EAKTE_EXTERN int eakte_verify_report_to_json(char **out, const eakte_verify_report *report);
 
 /* ------------------------------------------------------------------ */
+/* Export packages (BagIt 1.0 in tar or zip; docs/format.md)           */
+/* ------------------------------------------------------------------ */
+
+/** Package formats. */
+#define EAKTE_PACKAGE_TAR 1
+#define EAKTE_PACKAGE_ZIP 2
+
+/** Options for eakte_export_write() and eakte_export(). */
+typedef struct {
+	unsigned int version;
+	const char *akte;    /**< Aktenzeichen; required */
+	int format;          /**< EAKTE_PACKAGE_TAR or EAKTE_PACKAGE_ZIP */
+	const char *actor;   /**< for the export event; NULL: the calling Unix user */
+} eakte_export_options;
+#define EAKTE_EXPORT_OPTIONS_VERSION 1
+#define EAKTE_EXPORT_OPTIONS_INIT { EAKTE_EXPORT_OPTIONS_VERSION, NULL, EAKTE_PACKAGE_TAR, NULL }
+
+/** What an export wrote. */
+typedef struct {
+	char sha256[65];      /**< of the package file, lowercase hex */
+	uint64_t size;        /**< bytes of the package file */
+	uint64_t checkpoint;  /**< tree size of the checkpoint in the package */
+	uint64_t events;      /**< journal events in the package */
+	uint64_t documents;   /**< document versions in the package */
+	uint64_t seq;         /**< the export event (eakte_export(), eakte_export_record()) */
+} eakte_export_result;
+
+/**
+ * Write the export package of Akte o->akte to `fd` (from its current
+ * offset, sequentially: a pipe or socket works): every version of its
+ * documents, the metadata objects, the journal events that concern it
+ * with an RFC 9162 inclusion proof of each against the latest signed
+ * checkpoint, the checkpoint and the public key.  Content is streamed,
+ * memory does not grow with document size.  Works on an archive opened
+ * for reading; journals nothing (see eakte_export_record()).
+ * EAKTE_ENOTFOUND if the Akte does not exist.
+ */
+EAKTE_EXTERN int eakte_export_write(eakte_export_result *result, eakte_archive *archive,
+	const eakte_export_options *opts, int fd);
+
+/** Journal the `export` event of a package written by eakte_export_write();
+ *  result->seq receives its seq.  Needs the archive open for writing. */
+EAKTE_EXTERN int eakte_export_record(eakte_archive *archive, const eakte_export_options *opts,
+	eakte_export_result *result);
+
+/**
+ * eakte_export_write() into an unnamed file in the directory of `path`,
+ * fsync, give it the name `path` (replacing nothing: EAKTE_EEXISTS if it
+ * exists), then eakte_export_record().  A failed or interrupted export
+ * leaves no file behind.
+ */
+EAKTE_EXTERN int eakte_export(eakte_export_result *result, eakte_archive *archive,
+	const eakte_export_options *opts, const char *path);
+
+/** Options for eakte_package_verify() and eakte_import(). */
+typedef struct {
+	unsigned int version;
+	/** The key the package must be signed by: a PEM public key
+	 *  (keys/signing.pub.pem), a C2SP verifier key (keys/note.vkey), or
+	 *  lines with "ssh-ed25519 BASE64" (keys/allowed_signers); NULL: none,
+	 *  the package is then only checked to be self-consistent. */
+	const char *key;
+	size_t key_len;
+	/** Reader limits; 0 takes the default (docs/format.md). */
+	uint64_t max_members;     /**< default 100000 */
+	uint64_t max_member_size; /**< default 64 GiB */
+	uint64_t max_total;       /**< uncompressed bytes, default 256 GiB */
+	uint64_t max_ratio;       /**< uncompressed / compressed, default 100 */
+} eakte_package_options;
+#define EAKTE_PACKAGE_OPTIONS_VERSION 1
+#define EAKTE_PACKAGE_OPTIONS_INIT { EAKTE_PACKAGE_OPTIONS_VERSION, NULL, 0, 0, 0, 0, 0 }
+
+/**
+ * Verify the export package read from `fd` (tar or zip, read once as a
+ * stream; nothing is written anywhere), needing nothing but the package:
+ * the archive within limits and with safe member names, the bag's
+ * manifests, every event's inclusion proof against the checkpoint, the
+ * checkpoint's signature, every document and metadata object against its
+ * event (docs/verification.md).  `label` names the package in messages.
+ * *report receives JSON (schema/package-v1.schema.json) whether or not
+ * the package verified, when the verification ran.  Returns 0 if it
+ * verified (and, with opts->key, was signed by that key), EAKTE_EVERIFY
+ * with eakte_error_last() naming the first bad item if not, another
+ * error if it could not run (EAKTE_EIO, EAKTE_EINVALID for a malformed
+ * pinned key).
+ */
+EAKTE_EXTERN int eakte_package_verify(char **report, int fd, const char *label, const eakte_package_options *opts);
+
+/** Options for eakte_import(). */
+typedef struct {
+	unsigned int version;
+	/** Import under this Aktenzeichen instead of the package's; NULL: the package's. */
+	const char *as;
+	const char *actor;            /**< NULL: the calling Unix user */
+	eakte_package_options package; /**< the pinned key and reader limits */
+} eakte_import_options;
+#define EAKTE_IMPORT_OPTIONS_VERSION 1
+#define EAKTE_IMPORT_OPTIONS_INIT { EAKTE_IMPORT_OPTIONS_VERSION, NULL, NULL, EAKTE_PACKAGE_OPTIONS_INIT }
+
+/** What an import appended. */
+typedef struct {
+	char az[512];          /**< the Aktenzeichen in this archive */
+	uint64_t seq;          /**< the `import` event */
+	uint64_t events;       /**< events appended, the import event included */
+	uint64_t documents;    /**< document versions filed */
+	char fingerprint[64];  /**< the package's signing key, SHA256:... */
+} eakte_import_result;
+
+/**
+ * Take the Akte of the export package in `fd` (a regular file, from offset
+ * 0) into this archive: the package is verified first exactly as
+ * eakte_package_verify() does (EAKTE_EVERIFY, nothing written, if it does
+ * not verify or, with a pinned key, is signed by another key), then read a
+ * second time to stream its documents into the store (re-checked against
+ * the first read).  One transaction appends an `import` event naming the
+ * source (origin, checkpoint, key, package SHA-256) and, for each
+ * akte-create, vorgang-create, file, meta, akte-close and akte-reopen event
+ * of the package, a new event of the same action that carries the original
+ * event and its inclusion proof (docs/format.md "Imported events").  New
+ * document ids are given; the archive's format policy applies
+ * (EAKTE_EPOLICY).  EAKTE_EEXISTS if the Aktenzeichen exists here,
+ * EAKTE_ENOTFOUND if its Aktenplan code does not.  Needs the archive open
+ * for writing.
+ */
+EAKTE_EXTERN int eakte_import(eakte_import_result *result, eakte_archive *archive, int fd,
+	const eakte_import_options *opts);
+
+/**
+ * Validate a plain BagIt 1.0 bag in directory `dir` (RFC 8493; all four
+ * common checksum algorithms).  0 if valid, EAKTE_EVERIFY naming the first
+ * problem, EAKTE_ENOTFOUND / EAKTE_EIO if it cannot be read.
+ */
+EAKTE_EXTERN int eakte_bag_validate_dir(const char *dir);
+
+/* ------------------------------------------------------------------ */
 /* Client of the daemon eakted                                         */
 /* ------------------------------------------------------------------ */
 
