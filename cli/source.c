@@ -431,8 +431,15 @@ int src_export(cli_src *s, const eakte_export_options *o, const char *path, eakt
 			return EAKTE_EIO;
 		}
 	}
-	rc = call(s, json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "op", "export", "akte", o->akte, "format",
-		o->format == EAKTE_PACKAGE_ZIP ? "zip" : "tar"), &fd, 1, &resp);
+	{
+		json_t *req = json_pack("{s:i, s:s, s:s, s:s}", "v", 1, "op", "export", "akte", o->akte, "format",
+			o->format == EAKTE_PACKAGE_XDOMEA ? "xdomea" : o->format == EAKTE_PACKAGE_ZIP ? "zip" : "tar");
+		if (req != NULL && o->recipient != NULL && json_object_set_new(req, "recipient", json_string(o->recipient)) < 0) {
+			json_decref(req);
+			req = NULL;
+		}
+		rc = call(s, req, &fd, 1, &resp);
+	}
 	if (rc == 0) {
 		const char *sha = json_string_value(json_object_get(resp, "sha256"));
 		snprintf(res->sha256, sizeof(res->sha256), "%s", sha ? sha : "");

@@ -564,9 +564,13 @@ static int op_export(conn *c, json_t *id, json_t *req, const int *fds, size_t nf
 		return 0;
 	eo.akte = opt_str(req, "akte");
 	eo.actor = c->actor;
-	if (eo.akte == NULL || nfds != 1 || (format != NULL && strcmp(format, "tar") != 0 && strcmp(format, "zip") != 0))
-		return respond_error(c, id, EAKTE_EINVALID, "export needs \"akte\", an optional \"format\" (tar or zip) and one descriptor to write to");
-	eo.format = format != NULL && strcmp(format, "zip") == 0 ? EAKTE_PACKAGE_ZIP : EAKTE_PACKAGE_TAR;
+	eo.recipient = opt_str(req, "recipient");
+	if (eo.akte == NULL || nfds != 1 || (format != NULL && strcmp(format, "tar") != 0 && strcmp(format, "zip") != 0 &&
+			strcmp(format, "xdomea") != 0) || (eo.recipient != NULL && (format == NULL || strcmp(format, "xdomea") != 0)))
+		return respond_error(c, id, EAKTE_EINVALID, "export needs \"akte\", an optional \"format\" (tar, zip or xdomea), "
+			"\"recipient\" only with xdomea, and one descriptor to write to");
+	eo.format = format == NULL || strcmp(format, "tar") == 0 ? EAKTE_PACKAGE_TAR
+		: strcmp(format, "zip") == 0 ? EAKTE_PACKAGE_ZIP : EAKTE_PACKAGE_XDOMEA;
 	if (open_read(c, id, &a) < 0)
 		return 0;
 	rc = eakte_export_write(&res, a, &eo, fds[0]);

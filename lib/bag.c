@@ -514,6 +514,11 @@ int eakte_bag__validate(eakte_bag *bag)
 			payload_files++;
 			continue;
 		}
+		/* "Other tag files" (RFC 8493 2.2.4) have a format of their own
+		 * (an xdomea primary file is one): only the tag manifest's
+		 * checksum concerns them. */
+		if (!eakte_bag__bagit_tag_file(f->path))
+			continue;
 		if (f->data == NULL)
 			return eakte_error__set(EAKTE_EINVALID, "bag: tag file %s was not kept", f->path);
 		if (!valid_utf8(f->data, f->len)) {
@@ -544,6 +549,15 @@ int eakte_bag__validate(eakte_bag *bag)
 	if ((bi = eakte_bag__find(bag, "bag-info.txt")) != NULL && (rc = check_bag_info(bi, payload_bytes, payload_files)) < 0)
 		return rc;
 	return 0;
+}
+
+int eakte_bag__bagit_tag_file(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strcmp(name, "bagit.txt") == 0 || strcmp(name, "bag-info.txt") == 0 || strcmp(name, "fetch.txt") == 0 ||
+		(n > 13 && strncmp(name, "manifest-", 9) == 0 && strcmp(name + n - 4, ".txt") == 0) ||
+		(n > 16 && strncmp(name, "tagmanifest-", 12) == 0 && strcmp(name + n - 4, ".txt") == 0);
 }
 
 /* ------------------------------------------------------------------ */

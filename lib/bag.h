@@ -39,8 +39,13 @@
 #define EAKTE_BAG_SHA512 8u
 #define EAKTE_BAG_ALL 15u
 
+/* 1 for the tag files BagIt itself defines (bagit.txt, bag-info.txt,
+ * fetch.txt, manifest-*.txt, tagmanifest-*.txt): text the validator reads,
+ * so it must keep them; other tag files are only checksummed. */
+int eakte_bag__bagit_tag_file(const char *name);
+
 #define EAKTE_BAG_PATH_MAX 1024          /* bytes of a member name */
-#define EAKTE_BAG_TAG_MAX (8u << 20)     /* largest tag file kept */
+#define EAKTE_BAG_TAG_MAX (64u << 20)    /* largest tag file kept (akte.json, an xdomea message: about 1 KiB per version) */
 
 typedef struct {
 	char *path;              /* relative, '/'-separated */

@@ -24,6 +24,7 @@
 #include "note.h"
 #include "package.h"
 #include "records.h"
+#include "xdomea.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -68,7 +69,20 @@ typedef struct {
 	time_t now;
 	int format;
 	int write_errno;
+	const char *recipient;   /* xdomea: the public archive's name, or NULL */
+	char *tags;              /* tag files beyond BagIt's own: "sha256  name\n" lines */
+	size_t tlen, tcap;
 } xctx;
+
+const char *eakte_export__format_name(int format)
+{
+	return format == EAKTE_PACKAGE_XDOMEA ? "xdomea" : format == EAKTE_PACKAGE_ZIP ? "bagit-zip" : "bagit-tar";
+}
+
+static int is_zip(const xctx *x)
+{
+	return x->format == EAKTE_PACKAGE_ZIP || x->format == EAKTE_PACKAGE_XDOMEA;
+}
 
 static void xevents_free(xctx *x)
 {
@@ -244,6 +258,27 @@ static int manifest_add(xctx *x, const uint8_t sha[EAKTE_HASH_LEN], const char *
 	return 0;
 }
 
+/* A line of tagmanifest-sha256.txt for a tag file beyond BagIt's own. */
+static int tag_add(xctx *x, const uint8_t sha[EAKTE_HASH_LEN], const char *path)
+{
+	size_t need = EAKTE_HASH_HEX_LEN + 2 + strlen(path) + 2;
+
+	if (x->tlen + need + 1 > x->tcap) {
+		size_t cap = x->tcap ? x->tcap * 2 : 4096;
+		char *nt;
+		while (cap < x->tlen + need + 1)
+			cap *= 2;
+		if ((nt = realloc(x->tags, cap)) == NULL)
+			return eakte_error__oom("the tag manifest");
+		x->tags = nt;
+		x->tcap = cap;
+	}
+	eakte_hex__encode(x->tags + x->tlen, sha, EAKTE_HASH_LEN);
+	x->tlen += EAKTE_HASH_HEX_LEN;
+	x->tlen += (size_t)snprintf(x->tags + x->tlen, x->tcap - x->tlen, "  %s\n", path);
+	return 0;
+}
+
 static int begin_member(xctx *x, const char *path, uint64_t size, int store)
 {
 	struct archive_entry *e = archive_entry_new();
@@ -251,7 +286,7 @@ static int begin_member(xctx *x, const char *path, uint64_t size, int store)
 
 	if (e == NULL)
 		return eakte_error__oom("an archive entry");
-	if (x->format == EAKTE_PACKAGE_ZIP) {
+	if (is_zip(x)) {
 		/* Content is stored as filed (no ratio a reader would take for a
 		 * bomb, and PDFs do not shrink); the small JSON files are deflated. */
 		r = store ? archive_write_zip_set_compression_store(x->ar) : archive_write_zip_set_compression_deflate(x->ar);
@@ -260,7 +295,9 @@ static int begin_member(xctx *x, const char *path, uint64_t size, int store)
 			return ar_fail(x, path);
 		}
 	}
-	archive_entry_set_pathname(e, path);
+	/* Names are UTF-8 whatever the locale (libarchive would convert from
+	 * the locale's character set, which is ASCII for a daemon). */
+	archive_entry_set_pathname_utf8(e, path);
 	archive_entry_set_size(e, (la_int64_t)size);
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
@@ -310,14 +347,23 @@ static int content_sink(const uint8_t *buf, size_t len, void *payload)
 	return write_data(s->x, buf, len, s->path);
 }
 
-static int put_content(xctx *x, const eakte_ev_file *fr, uint64_t seq)
+static int tag_add(xctx *x, const uint8_t sha[EAKTE_HASH_LEN], const char *path);
+
+/* The content of a document version, streamed from the object store and
+ * checked against its filing event on the way: into the payload
+ * (data/documents/...), or, with `member`, as a tag file of that name (an
+ * xdomea primary file). */
+static int put_content_as(xctx *x, const eakte_ev_file *fr, uint64_t seq, const char *member)
 {
-	char path[160];
+	char path[EAKTE_BAG_PATH_MAX + 1];
 	eakte_obj_info info;
 	sinkctx s = { x, path };
 	int rc;
 
-	snprintf(path, sizeof(path), "data/documents/%s/%" PRId64 ".content", fr->doc, fr->version);
+	if (member != NULL)
+		snprintf(path, sizeof(path), "%s", member);
+	else
+		snprintf(path, sizeof(path), "data/documents/%s/%" PRId64 ".content", fr->doc, fr->version);
 	if ((rc = begin_member(x, path, fr->size, 1)) < 0)
 		return rc;
 	rc = eakte_obj__read(&info, x->a->objects_fd, fr->content_oid, content_sink, &s);
@@ -340,9 +386,16 @@ static int put_content(xctx *x, const eakte_ev_file *fr, uint64_t seq)
 	if (info.size != fr->size || memcmp(info.sha256, fr->content_sha256, EAKTE_HASH_LEN) != 0)
 		return eakte_error__set(EAKTE_ECORRUPT, "the content of document %s version %" PRId64 " does not match its filing event %" PRIu64
 			"; run `eakte verify`", fr->doc, fr->version, seq);
+	if (member != NULL)
+		return tag_add(x, fr->content_sha256, path);
 	x->payload_bytes += fr->size;
 	x->payload_files++;
 	return manifest_add(x, fr->content_sha256, path);
+}
+
+static int put_content(xctx *x, const eakte_ev_file *fr, uint64_t seq)
+{
+	return put_content_as(x, fr, seq, NULL);
 }
 
 /* The metadata object an event names, checked against the event. */
@@ -542,6 +595,207 @@ out:
 	return rc;
 }
 
+/* ---- xdomea 0503 ---- */
+
+static const xevent *event_at(const xctx *x, uint64_t seq)
+{
+	size_t lo = 0, hi = x->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (x->ev[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < x->n && x->ev[lo].seq == seq ? &x->ev[lo] : NULL;
+}
+
+/* A document of akte.json as the xdomea model wants it; each version's
+ * primary file is remembered in `files` as [member, seq]. */
+static int xd_doc(json_t **out, xctx *x, const json_t *d, json_t *files)
+{
+	json_t *doc = NULL, *versions = json_array();
+	const json_t *v;
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	if (versions == NULL)
+		return eakte_error__oom("the xdomea model");
+	json_array_foreach(json_object_get(d, "versions"), i, v) {
+		const char *id = json_string_value(json_object_get(d, "id"));
+		const char *filename = json_string_value(json_object_get(v, "filename"));
+		json_int_t version = json_integer_value(json_object_get(v, "version"));
+		json_int_t seq = json_integer_value(json_object_get(v, "seq"));
+		const xevent *e = event_at(x, (uint64_t)seq);
+		char uuid[EAKTE_XDOMEA_UUID_LEN + 1], name[EAKTE_ID_LEN + 64], *member = NULL;
+		json_t *m;
+
+		snprintf(name, sizeof(name), "version\n%s\n%lld", id ? id : "", (long long)version);
+		if (id == NULL || e == NULL || (rc = eakte_xdomea__uuid(uuid, x->a->origin, name)) < 0 ||
+		    (rc = eakte_xdomea__member_name(&member, uuid, filename)) < 0) {
+			if (rc == 0)
+				rc = eakte_error__set(EAKTE_ECORRUPT, "akte.json names a version without its filing event");
+			break;
+		}
+		m = json_pack("{s:I, s:s, s:O, s:s, s:O, s:O}", "version", version, "member", member,
+			"mime", json_object_get(v, "mime"), "filed", e->ev.time, "size", json_object_get(v, "size"),
+			"sha256", json_object_get(v, "sha256"));
+		if (m != NULL && filename != NULL && json_object_set_new(m, "filename", json_string(filename)) < 0) {
+			json_decref(m);
+			m = NULL;
+		}
+		if (m == NULL || json_array_append_new(versions, m) < 0 ||
+		    json_array_append_new(files, json_pack("[s, I]", member, seq)) < 0) {
+			free(member);
+			rc = eakte_error__oom("the xdomea model");
+			break;
+		}
+		free(member);
+	}
+	if (rc == 0 && (doc = json_pack("{s:O, s:O, s:o}", "id", json_object_get(d, "id"), "title",
+				json_object_get(d, "title"), "versions", versions)) == NULL)
+		rc = eakte_error__oom("the xdomea model");
+	else if (rc == 0)
+		versions = NULL;
+	json_decref(versions);
+	*out = doc;
+	return rc;
+}
+
+static int xd_docs(json_t **out, xctx *x, const json_t *docs, json_t *files)
+{
+	json_t *arr = json_array();
+	const json_t *d;
+	size_t i;
+	int rc = 0;
+
+	if (arr == NULL)
+		return eakte_error__oom("the xdomea model");
+	json_array_foreach(docs, i, d) {
+		json_t *doc;
+		if ((rc = xd_doc(&doc, x, d, files)) < 0)
+			break;
+		if (json_array_append_new(arr, doc) < 0) {
+			rc = eakte_error__oom("the xdomea model");
+			break;
+		}
+	}
+	if (rc < 0) {
+		json_decref(arr);
+		arr = NULL;
+	}
+	*out = arr;
+	return rc;
+}
+
+/* The xdomea model (xdomea.h) of the Akte that akte.json describes. */
+static int xd_model(json_t **out, xctx *x, const json_t *akte, json_t *files)
+{
+	const char *az = json_string_value(json_object_get(akte, "az"));
+	char msgid[EAKTE_ID_LEN + 1], created[32], uuid[EAKTE_XDOMEA_UUID_LEN + 1], name[600];
+	json_t *model = NULL, *ak = NULL, *docs = NULL, *vgs = json_array(), *plan;
+	const json_t *vg, *closed = json_object_get(akte, "closed");
+	struct tm tm;
+	size_t i;
+	int rc;
+
+	*out = NULL;
+	if (vgs == NULL)
+		return eakte_error__oom("the xdomea model");
+	gmtime_r(&x->now, &tm);
+	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(name, sizeof(name), "akte\n%s", az ? az : "");
+	if ((rc = eakte_event__new_doc_id(msgid)) < 0 || (rc = eakte_xdomea__uuid(uuid, x->a->origin, name)) < 0)
+		goto out;
+	json_array_foreach(json_object_get(akte, "vorgaenge"), i, vg) {
+		char vu[EAKTE_XDOMEA_UUID_LEN + 1];
+		json_t *vdocs, *v;
+		snprintf(name, sizeof(name), "vorgang\n%s\n%lld", az ? az : "",
+			(long long)json_integer_value(json_object_get(vg, "n")));
+		if ((rc = eakte_xdomea__uuid(vu, x->a->origin, name)) < 0 ||
+		    (rc = xd_docs(&vdocs, x, json_object_get(vg, "documents"), files)) < 0)
+			goto out;
+		v = json_pack("{s:O, s:O, s:s, s:o}", "n", json_object_get(vg, "n"), "title", json_object_get(vg, "title"),
+			"uuid", vu, "documents", vdocs);
+		if (v == NULL || json_array_append_new(vgs, v) < 0) {
+			rc = eakte_error__oom("the xdomea model");
+			goto out;
+		}
+	}
+	if ((rc = xd_docs(&docs, x, json_object_get(akte, "documents"), files)) < 0)
+		goto out;
+	plan = json_pack("{s:O}", "code", json_object_get(json_object_get(akte, "plan"), "code"));
+	if (plan != NULL && json_is_string(json_object_get(json_object_get(akte, "plan"), "title")))
+		json_object_set(plan, "title", json_object_get(json_object_get(akte, "plan"), "title"));
+	ak = json_pack("{s:O, s:O, s:s, s:o, s:O, s:O, s:O, s:O, s:O}", "az", json_object_get(akte, "az"),
+		"title", json_object_get(akte, "title"), "uuid", uuid, "plan", plan, "opened", json_object_get(akte, "opened"),
+		"retention", json_object_get(akte, "retention"), "value", json_object_get(akte, "value"),
+		"vorgaenge", vgs, "documents", docs);
+	if (ak == NULL || (json_is_string(closed) && json_object_set(ak, "closed", (json_t *)closed) < 0)) {
+		rc = eakte_error__oom("the xdomea model");
+		goto out;
+	}
+	model = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}", "message_id", msgid, "created", created, "sender",
+		"origin", x->a->origin, "name", x->a->origin, "akte", ak);
+	if (model == NULL || (x->recipient != NULL &&
+			json_object_set_new(model, "recipient", json_pack("{s:s}", "name", x->recipient)) < 0)) {
+		rc = eakte_error__oom("the xdomea model");
+		goto out;
+	}
+	*out = model;
+	model = NULL;
+out:
+	json_decref(model);
+	json_decref(ak);
+	json_decref(docs);
+	json_decref(vgs);
+	return rc;
+}
+
+static int put_xdomea(xctx *x, const json_t *akte)
+{
+	json_t *model = NULL, *files = json_array(), *f;
+	char *xml = NULL, *name = NULL;
+	uint8_t sha[EAKTE_HASH_LEN];
+	size_t len, i;
+	int rc;
+
+	if (files == NULL)
+		return eakte_error__oom("the xdomea export");
+	if ((rc = xd_model(&model, x, akte, files)) < 0)
+		goto out;
+	if ((rc = eakte_xdomea__0503(&xml, &len, model)) < 0) {
+		/* The model comes from the signed events: a field the message
+		 * cannot carry is worth naming, but it is not the caller's input. */
+		rc = eakte_error__wrap(rc, "the Akte cannot be written as an xdomea 0503 message");
+		goto out;
+	}
+	if ((rc = eakte_xdomea__message_name(&name, json_string_value(json_object_get(model, "message_id")))) < 0 ||
+	    (rc = begin_member(x, name, len, 0)) < 0 || (rc = write_data(x, xml, len, name)) < 0 ||
+	    (rc = eakte_sha256__buf(sha, xml, len)) < 0 || (rc = tag_add(x, sha, name)) < 0)
+		goto out;
+	json_array_foreach(files, i, f) {
+		const char *member = json_string_value(json_array_get(f, 0));
+		const xevent *e = event_at(x, (uint64_t)json_integer_value(json_array_get(f, 1)));
+		eakte_ev_file fr;
+		if (e == NULL || (rc = eakte_event__file_refs(&fr, &e->ev)) < 0) {
+			if (rc == 0)
+				rc = eakte_error__set(EAKTE_ECORRUPT, "a primary file without its filing event");
+			goto out;
+		}
+		if ((rc = put_content_as(x, &fr, e->seq, member)) < 0)
+			goto out;
+	}
+out:
+	json_decref(model);
+	json_decref(files);
+	free(xml);
+	free(name);
+	return rc;
+}
+
 static int write_package(xctx *x, eakte_export_result *res)
 {
 	eakte_archive *a = x->a;
@@ -567,8 +821,10 @@ static int write_package(xctx *x, eakte_export_result *res)
 		rc = eakte_error__oom("a package writer");
 		goto out;
 	}
-	if ((x->format == EAKTE_PACKAGE_ZIP ? archive_write_set_format_zip(x->ar) : archive_write_set_format_pax_restricted(x->ar)) != ARCHIVE_OK ||
-	    (x->format != EAKTE_PACKAGE_ZIP && archive_write_set_bytes_in_last_block(x->ar, 1) != ARCHIVE_OK) ||
+	if ((is_zip(x) ? archive_write_set_format_zip(x->ar) : archive_write_set_format_pax_restricted(x->ar)) != ARCHIVE_OK ||
+	    (!is_zip(x) && archive_write_set_bytes_in_last_block(x->ar, 1) != ARCHIVE_OK) ||
+	    /* Original file names carry umlauts: say that names are UTF-8. */
+	    (is_zip(x) && archive_write_set_format_option(x->ar, "zip", "hdrcharset", "UTF-8") != ARCHIVE_OK) ||
 	    archive_write_open2(x->ar, x, NULL, write_cb, NULL, NULL) != ARCHIVE_OK) {
 		rc = ar_fail(x, "opening");
 		goto out;
@@ -662,6 +918,12 @@ static int write_package(xctx *x, eakte_export_result *res)
 			goto out;
 	}
 
+	/* xdomea: the message and its primary files at the top level, as
+	 * xdomea wants them; tag files of the bag, so the tag manifest covers
+	 * them, and each primary file is a document version the proofs cover. */
+	if (x->format == EAKTE_PACKAGE_XDOMEA && (rc = put_xdomea(x, akte)) < 0)
+		goto out;
+
 	/* Tag files last: their contents depend on everything above. */
 	{
 		char info[1024], day[11];
@@ -684,7 +946,7 @@ static int write_package(xctx *x, eakte_export_result *res)
 		tlen[1] = strlen(info);
 		tags[2] = x->manifest ? x->manifest : "";
 		tlen[2] = x->mlen;
-		if ((tm = malloc(3 * (EAKTE_HASH_HEX_LEN + 32))) == NULL) {
+		if ((tm = malloc(3 * (EAKTE_HASH_HEX_LEN + 32) + x->tlen + 1)) == NULL) {
 			rc = eakte_error__oom("the tag manifest");
 			goto out;
 		}
@@ -695,6 +957,10 @@ static int write_package(xctx *x, eakte_export_result *res)
 			eakte_hex__encode(tm + tmlen, sha, EAKTE_HASH_LEN);
 			tmlen += EAKTE_HASH_HEX_LEN;
 			tmlen += (size_t)sprintf(tm + tmlen, "  %s\n", names[i]);
+		}
+		if (x->tlen > 0) {
+			memcpy(tm + tmlen, x->tags, x->tlen);
+			tmlen += x->tlen;
 		}
 		if ((rc = put_mem(x, "tagmanifest-sha256.txt", tm, tmlen)) < 0)
 			goto out;
@@ -728,8 +994,10 @@ static int check_opts(const eakte_export_options *o)
 		return eakte_error__set(EAKTE_EVERSION, "eakte_export_options missing or of an unsupported version");
 	if (o->akte == NULL || o->akte[0] == '\0')
 		return eakte_error__set(EAKTE_EINVALID, "no Aktenzeichen given");
-	if (o->format != EAKTE_PACKAGE_TAR && o->format != EAKTE_PACKAGE_ZIP)
-		return eakte_error__set(EAKTE_EINVALID, "unknown package format %d (tar or zip)", o->format);
+	if (o->format != EAKTE_PACKAGE_TAR && o->format != EAKTE_PACKAGE_ZIP && o->format != EAKTE_PACKAGE_XDOMEA)
+		return eakte_error__set(EAKTE_EINVALID, "unknown package format %d (tar, zip or xdomea)", o->format);
+	if (o->recipient != NULL && eakte_records__check_text("the recipient", o->recipient, 1024, 0) < 0)
+		return EAKTE_EINVALID;
 	return eakte_records__check_az(o->akte);
 }
 
@@ -747,6 +1015,7 @@ int eakte_export_write(eakte_export_result *res, eakte_archive *a, const eakte_e
 	x.az = o->akte;
 	x.fd = fd;
 	x.format = o->format;
+	x.recipient = o->recipient;
 	x.now = time(NULL);
 	if ((x.docs = json_object()) == NULL || (x.sha = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(x.sha, EVP_sha256(), NULL) != 1) {
@@ -766,6 +1035,7 @@ out:
 	json_decref(x.docs);
 	EVP_MD_CTX_free(x.sha);
 	free(x.manifest);
+	free(x.tags);
 	return rc;
 }
 
@@ -782,7 +1052,7 @@ int eakte_export_record(eakte_archive *a, const eakte_export_options *o, eakte_e
 	if (strlen(res->sha256) != EAKTE_HASH_HEX_LEN)
 		return eakte_error__set(EAKTE_EINVALID, "the export result has no package SHA-256");
 	ev = json_pack("{s:s, s:s, s:s, s:{s:s, s:I}, s:I}", "action", "export", "akte", o->akte, "format",
-		o->format == EAKTE_PACKAGE_ZIP ? "bagit-zip" : "bagit-tar", "package", "sha256", res->sha256, "size",
+		eakte_export__format_name(o->format), "package", "sha256", res->sha256, "size",
 		(json_int_t)res->size, "checkpoint", (json_int_t)res->checkpoint);
 	if (ev == NULL)
 		return eakte_error__oom("an export event");

@@ -21,6 +21,7 @@
  *           too much output, and once it has exited, then reap it.
  */
 #include "extract.h"
+#include "xdomea.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -404,13 +405,6 @@ static int extract_text(eakte_extract_result *res, eakte_extract_read_fn read, v
 
 /* ---- XML ---- */
 
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-
-static void xml_init(void)
-{
-	xmlInitParser();
-}
-
 typedef struct {
 	eakte_extract_read_fn read;
 	void *ctx;
@@ -490,7 +484,7 @@ static int extract_xml(eakte_extract_result *res, eakte_extract_read_fn read, vo
 	io.read = read;
 	io.ctx = ctx;
 	sink_init(&s, lim->max_text);
-	pthread_once(&xml_once, xml_init);
+	eakte_xml__init();
 
 	/* Both handlers are per thread in libxml2; restored below. */
 	old_serror = xmlStructuredError;

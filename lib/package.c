@@ -16,11 +16,16 @@
 #include "cjson.h"
 #include "encode.h"
 #include "merkle.h"
+#include "xdomea.h"
 
 #include <archive.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 #include <archive_entry.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <locale.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -182,7 +187,46 @@ static la_int64_t seek_cb(struct archive *ar, void *ud, la_int64_t offset, int w
 	return (la_int64_t)pos;
 }
 
+#define XDOMEA_SUFFIX "_Aussonderung.Aussonderung.0503.xml"
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* A file at the top level of an xdomea export that is not a tag file of
+ * the bag nor the message: a primary file (hashed, never kept). */
+static int xdomea_primary(const char *name)
+{
+	return strchr(name, '/') == NULL && !eakte_bag__bagit_tag_file(name) && !ends_with(name, XDOMEA_SUFFIX);
+}
+
+static int run_names(reader *r, const char *label, const eakte_package_options *opts, const char **format);
+
+/*
+ * libarchive gives member names in the character set of the current
+ * locale, and cannot give a non-ASCII name at all in the C locale that a
+ * daemon or a script usually runs in ("Pathname cannot be converted").
+ * Package names are UTF-8, so the reading thread (only it: uselocale)
+ * switches to a UTF-8 character type while it reads.
+ */
 static int run(reader *r, const char *label, const eakte_package_options *opts, const char **format)
+{
+	locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0), old = (locale_t)0;
+	int rc;
+
+	if (utf8 != (locale_t)0)
+		old = uselocale(utf8);
+	rc = run_names(r, label, opts, format);
+	if (utf8 != (locale_t)0) {
+		uselocale(old);
+		freelocale(utf8);
+	}
+	return rc;
+}
+
+static int run_names(reader *r, const char *label, const eakte_package_options *opts, const char **format)
 {
 	struct archive *ar = archive_read_new();
 	struct archive_entry *e;
@@ -239,7 +283,8 @@ static int run(reader *r, const char *label, const eakte_package_options *opts, 
 		if (name == NULL)
 			name = archive_entry_pathname_utf8(e);
 		if (name == NULL) {
-			rc = eakte_error__set(EAKTE_EVERIFY, "%s: member %" PRIu64 " has no readable name", label, members);
+			rc = eakte_error__set(EAKTE_EVERIFY, "%s: member %" PRIu64 " has no readable name (%s)", label, members,
+				archive_error_string(ar) ? archive_error_string(ar) : "no name");
 			goto out;
 		}
 		n = strlen(name);
@@ -278,7 +323,7 @@ static int run(reader *r, const char *label, const eakte_package_options *opts, 
 			goto out;
 		}
 		want = r->prefix != NULL && strncmp(nm, r->prefix, strlen(r->prefix)) == 0;
-		keep = strncmp(nm, "data/documents/", 15) != 0;
+		keep = strncmp(nm, "data/documents/", 15) != 0 && !xdomea_primary(nm);
 		if (r->bag != NULL && (rc = eakte_bag__begin(r->bag, nm, keep)) < 0)
 			goto out;
 		for (;;) {
@@ -510,6 +555,136 @@ static int concerns(const eakte_pkg *p, const eakte_pkg_event *e, const json_t *
 	return eakte_cjson__get_string(&az, e->ev.root, "akte") == 0 && strcmp(az, p->akte) == 0;
 }
 
+static int cmp_content(const void *x, const void *y)
+{
+	const eakte_bag_file *a = *(const eakte_bag_file *const *)x, *b = *(const eakte_bag_file *const *)y;
+	int c = memcmp(a->sha256, b->sha256, sizeof(a->sha256));
+
+	return c != 0 ? c : a->size < b->size ? -1 : a->size > b->size;
+}
+
+/* The Dateiname of every Primaerdokument in the message, in `names`
+ * (name -> count). */
+static int xdomea_names(json_t *names, const eakte_bag_file *msg)
+{
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx = NULL;
+	xmlXPathObjectPtr res = NULL;
+	int rc = 0;
+
+	/* No network, no entities expanded, no DTD loaded: the message is
+	 * untrusted input. */
+	eakte_xml__init();
+	doc = xmlReadMemory(msg->data, (int)msg->len, msg->path, "UTF-8", XML_PARSE_NONET | XML_PARSE_NOERROR |
+		XML_PARSE_NOWARNING);
+	if (doc == NULL)
+		return eakte_error__set(EAKTE_EVERIFY, "the xdomea message %s is not well-formed XML", msg->path);
+	if ((ctx = xmlXPathNewContext(doc)) == NULL ||
+	    xmlXPathRegisterNs(ctx, BAD_CAST "x", BAD_CAST "urn:xoev-de:xdomea:schema:3.0.0") != 0 ||
+	    (res = xmlXPathEvalExpression(BAD_CAST "/x:Aussonderung.Aussonderung.0503//x:Primaerdokument/x:Dateiname", ctx)) == NULL) {
+		rc = eakte_error__oom("reading the xdomea message");
+		goto out;
+	}
+	if (xmlXPathNodeSetIsEmpty(res->nodesetval) &&
+	    xmlDocGetRootElement(doc) != NULL && xmlStrcmp(xmlDocGetRootElement(doc)->name, BAD_CAST "Aussonderung.Aussonderung.0503") != 0) {
+		rc = eakte_error__set(EAKTE_EVERIFY, "%s is not an xdomea 3.0.0 message 0503", msg->path);
+		goto out;
+	}
+	for (int i = 0; res->nodesetval != NULL && i < res->nodesetval->nodeNr; i++) {
+		xmlChar *t = xmlNodeGetContent(res->nodesetval->nodeTab[i]);
+		json_t *n;
+		if (t == NULL) {
+			rc = eakte_error__oom("reading the xdomea message");
+			goto out;
+		}
+		n = json_object_get(names, (const char *)t);
+		if (json_object_set_new(names, (const char *)t, json_integer(n ? json_integer_value(n) + 1 : 1)) < 0) {
+			xmlFree(t);
+			rc = eakte_error__oom("reading the xdomea message");
+			goto out;
+		}
+		xmlFree(t);
+	}
+out:
+	xmlXPathFreeObject(res);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/*
+ * Rule (10): an xdomea export (EAKTE_PACKAGE_XDOMEA) carries, beside the
+ * bag, the message <uuid>_Aussonderung.Aussonderung.0503.xml and the
+ * primary files it names, at the top level.  Each must be listed in the
+ * tag manifest (checked with rule 2), each primary file must have the
+ * SHA-256 and size of a document version of the package (whose content
+ * the events prove), and the message must name exactly these files.
+ */
+static int check_xdomea(eakte_pkg *p)
+{
+	const eakte_bag_file *msg = NULL, **docs = NULL;
+	size_t ndocs = 0, nprimary = 0;
+	json_t *names = NULL;
+	char shown[256];
+	int rc = 0;
+
+	for (size_t i = 0; i < p->bag.count; i++) {
+		const eakte_bag_file *f = &p->bag.files[i];
+		if (strchr(f->path, '/') != NULL || !ends_with(f->path, XDOMEA_SUFFIX))
+			continue;
+		if (msg != NULL)
+			return eakte_error__set(EAKTE_EVERIFY, "two xdomea messages in one package: %s and %s", msg->path, f->path);
+		msg = f;
+	}
+	for (size_t i = 0; i < p->bag.count; i++)
+		if (xdomea_primary(p->bag.files[i].path))
+			nprimary++;
+	if (msg == NULL && nprimary == 0)
+		return 0;
+	if (msg == NULL || msg->data == NULL)
+		return eakte_error__set(EAKTE_EVERIFY, "the package has files beside the bag but no xdomea message (*%s) naming them",
+			XDOMEA_SUFFIX);
+	if ((names = json_object()) == NULL || (docs = malloc((p->bag.count + 1) * sizeof(*docs))) == NULL) {
+		rc = eakte_error__oom("checking the xdomea files");
+		goto out;
+	}
+	if ((rc = xdomea_names(names, msg)) < 0)
+		goto out;
+	for (size_t i = 0; i < p->bag.count; i++)
+		if (strncmp(p->bag.files[i].path, "data/documents/", 15) == 0)
+			docs[ndocs++] = &p->bag.files[i];
+	qsort(docs, ndocs, sizeof(*docs), cmp_content);
+	for (size_t i = 0; i < p->bag.count; i++) {
+		const eakte_bag_file *f = &p->bag.files[i], *key = f;
+		json_t *n;
+		if (!xdomea_primary(f->path))
+			continue;
+		eakte_bag__printable(shown, sizeof(shown), f->path);
+		if (ndocs == 0 || bsearch(&key, docs, ndocs, sizeof(*docs), cmp_content) == NULL) {
+			rc = eakte_error__set(EAKTE_EVERIFY, "xdomea primary file %s is no document version of the package "
+				"(its SHA-256 matches none)", shown);
+			goto out;
+		}
+		n = json_object_get(names, f->path);
+		if (n == NULL || json_integer_value(n) != 1) {
+			rc = eakte_error__set(EAKTE_EVERIFY, "xdomea primary file %s is %s the message", shown,
+				n == NULL ? "not named in" : "named more than once in");
+			goto out;
+		}
+		json_object_del(names, f->path);
+	}
+	if (json_object_size(names) > 0) {
+		eakte_bag__printable(shown, sizeof(shown), json_object_iter_key(json_object_iter(names)));
+		rc = eakte_error__set(EAKTE_EVERIFY, "the xdomea message names primary file %s, which is not in the package", shown);
+		goto out;
+	}
+	p->format = "xdomea";
+out:
+	json_decref(names);
+	free(docs);
+	return rc;
+}
+
 static int check(eakte_pkg *p, const eakte_package_options *opts, int *pinned)
 {
 	const eakte_bag_file *cpf, *vk, *pem, *aj, *tm;
@@ -533,7 +708,7 @@ static int check(eakte_pkg *p, const eakte_package_options *opts, int *pinned)
 		if (strncmp(f->path, "data/", 5) == 0 || strcmp(f->path, "tagmanifest-sha256.txt") == 0)
 			continue;
 		if (strcmp(f->path, "bagit.txt") != 0 && strcmp(f->path, "bag-info.txt") != 0 &&
-		    strcmp(f->path, "manifest-sha256.txt") != 0) {
+		    strcmp(f->path, "manifest-sha256.txt") != 0 && strchr(f->path, '/') != NULL) {
 			eakte_bag__printable(shown, sizeof(shown), f->path);
 			return eakte_error__set(EAKTE_EVERIFY, "unexpected member %s: an eakte package has no such tag file", shown);
 		}
@@ -710,6 +885,9 @@ static int check(eakte_pkg *p, const eakte_package_options *opts, int *pinned)
 	for (size_t i = 0; i < p->bag.count; i++)
 		if (strncmp(p->bag.files[i].path, "data/objects/", 13) == 0)
 			p->objects++;
+	/* Rule (10): what else lies at the top level is an xdomea message and
+	 * its primary files, or nothing. */
+	rc = check_xdomea(p);
 out:
 	free(used);
 	free(vkey);

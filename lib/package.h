@@ -31,6 +31,12 @@
  *   (8) if event 0 is included, it is the genesis event naming the
  *       checkpoint's origin and the package's key.
  * With a pinned key, additionally (9) the package's key is the pinned key.
+ *   (10) files at the top level beyond BagIt's own tag files are those of an
+ *       xdomea export: one <uuid>_Aussonderung.Aussonderung.0503.xml message
+ *       and primary files, each listed in the tag manifest, each with the
+ *       SHA-256 and size of a document version of the package, each named
+ *       by exactly one Primaerdokument/Dateiname of the message, which
+ *       names no other file.
  */
 #ifndef EAKTE_PACKAGE_H
 #define EAKTE_PACKAGE_H
@@ -97,6 +103,10 @@ int eakte_package__stream(int fd, const char *prefix, const eakte_package_option
  * checkpoint; for other export formats (the xdomea message).  Needs only
  * a read view. */
 int eakte_export__akte_model(json_t **out, eakte_archive *a, const char *az);
+
+/* The name of a package format in events and reports: "bagit-tar",
+ * "bagit-zip" or "xdomea". */
+const char *eakte_export__format_name(int format);
 
 /*
  * For `eakte verify`: the events an import appended are checked against

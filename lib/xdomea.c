@@ -1060,13 +1060,18 @@ static void gen_kopf(gen *g, const json_t *model, const char *message_id)
 }
 
 /* libxml2 (before 2.11) wants its globals set up once, before threads
- * use it; the daemon may export while it extracts text (lib/extract.c
- * does the same; xmlInitParser() itself returns early the second time). */
+ * use it; the daemon may export, verify packages and extract text at once.
+ * Every user of libxml2 in libeakte calls this first. */
 static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
 
 static void xml_init(void)
 {
 	xmlInitParser();
+}
+
+void eakte_xml__init(void)
+{
+	pthread_once(&xml_once, xml_init);
 }
 
 int eakte_xdomea__0503(char **xml_out, size_t *len_out, const json_t *model)
@@ -1080,7 +1085,7 @@ int eakte_xdomea__0503(char **xml_out, size_t *len_out, const json_t *model)
 
 	*xml_out = NULL;
 	*len_out = 0;
-	pthread_once(&xml_once, xml_init);
+	eakte_xml__init();
 	if (!json_is_object(model))
 		return eakte_error__set(EAKTE_EINVALID, "xdomea model: /: must be a JSON object");
 	only_keys(&g, model, "", keys);

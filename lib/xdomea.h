@@ -122,6 +122,10 @@ int eakte_xdomea__member_name(char **out, const char *uuid, const char *filename
  * "version\n<doc id>\n<version>".  `out` gets 36 characters and a NUL.
  * EAKTE_EINVALID if origin contains a line break (the separator).
  */
+/* Set up libxml2 once for the whole library (extract.c, package.c and
+ * this file use it, from several threads in eakted). */
+void eakte_xml__init(void);
+
 int eakte_xdomea__uuid(char out[EAKTE_XDOMEA_UUID_LEN + 1], const char *origin, const char *name);
 
 #endif

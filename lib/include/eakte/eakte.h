@@ -502,16 +502,21 @@ EAKTE_EXTERN int eakte_verify_report_to_json(char **out, const eakte_verify_repo
 /** Package formats. */
 #define EAKTE_PACKAGE_TAR 1
 #define EAKTE_PACKAGE_ZIP 2
+/** A zip that is both an xdomea 3.0.0 Aussonderung message 0503 (the
+ *  message and the primary files at the top level, as xdomea wants them)
+ *  and a BagIt bag holding the proofs, like EAKTE_PACKAGE_ZIP. */
+#define EAKTE_PACKAGE_XDOMEA 3
 
 /** Options for eakte_export_write() and eakte_export(). */
 typedef struct {
 	unsigned int version;
 	const char *akte;    /**< Aktenzeichen; required */
-	int format;          /**< EAKTE_PACKAGE_TAR or EAKTE_PACKAGE_ZIP */
+	int format;          /**< EAKTE_PACKAGE_TAR, EAKTE_PACKAGE_ZIP or EAKTE_PACKAGE_XDOMEA */
 	const char *actor;   /**< for the export event; NULL: the calling Unix user */
+	const char *recipient; /**< xdomea: the public archive receiving it (Kopf/Empfaenger); may be NULL */
 } eakte_export_options;
 #define EAKTE_EXPORT_OPTIONS_VERSION 1
-#define EAKTE_EXPORT_OPTIONS_INIT { EAKTE_EXPORT_OPTIONS_VERSION, NULL, EAKTE_PACKAGE_TAR, NULL }
+#define EAKTE_EXPORT_OPTIONS_INIT { EAKTE_EXPORT_OPTIONS_VERSION, NULL, EAKTE_PACKAGE_TAR, NULL, NULL }
 
 /** What an export wrote. */
 typedef struct {
