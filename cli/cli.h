@@ -49,5 +49,8 @@ int cmd_meta(const cli_ctx *ctx, int argc, char **argv);
 int cmd_search(const cli_ctx *ctx, int argc, char **argv);
 int cmd_ls(const cli_ctx *ctx, int argc, char **argv);
 int cmd_reindex(const cli_ctx *ctx, int argc, char **argv);
+int cmd_retention(const cli_ctx *ctx, int argc, char **argv);
+int cmd_hold(const cli_ctx *ctx, int argc, char **argv);
+int cmd_dispose(const cli_ctx *ctx, int argc, char **argv);
 
 #endif

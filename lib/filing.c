@@ -20,6 +20,7 @@
 #include "mime.h"
 #include "objstore.h"
 #include "records.h"
+#include "life.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -255,7 +256,8 @@ static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, e
 		it->version = 1;
 		it->vorgang = o->vorgang;
 	}
-	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0)
+	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0 ||
+	    (rc = eakte_life__refuse_disposed(b->a->index, az, "nothing can be filed into it")) < 0)
 		return rc;
 	if (akte.closed)
 		return eakte_error__set(EAKTE_EPOLICY,
