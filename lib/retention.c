@@ -761,7 +761,6 @@ int eakte_life__akte_json(sqlite3 *db, const char *az, json_t *akte)
 		sqlite3_finalize(st);
 	}
 	if (d == NULL || json_object_set_new(akte, "disposed", d) < 0 ||
-	    json_object_set_new(akte, "retention", retention_value(k.retention)) < 0 ||
 	    json_object_set_new(akte, "retention_end", k.end[0] ? json_string(k.end) : json_null()) < 0)
 		return eakte_error__oom("showing an Akte");
 	return 0;

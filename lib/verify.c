@@ -588,8 +588,8 @@ static int hash_object(vctx *v, const filed *f, const uint8_t oid[EAKTE_OID_LEN]
 		pthread_mutex_lock(&v->git_mu);
 		if (git_blob_lookup(&blob, v->a->repo, &g) < 0) {
 			pthread_mutex_unlock(&v->git_mu);
-			snprintf(msg, msg_len, "document %s (event %" PRIu64 "): %s object %s is missing",
-				f->doc, f->seq, what, name);
+			snprintf(msg, msg_len, "document %s (event %" PRIu64 "): %s object %s is missing and no disposal "
+				"event records its removal", f->doc, f->seq, what, name);
 			return 1;
 		}
 		info.size = (uint64_t)git_blob_rawsize(blob);
