@@ -321,8 +321,9 @@ int eakte_dispose_list_json(char **out, eakte_archive *a)
 	}
 	db = eakte_index__db(ix);
 	if (sqlite3_prepare_v2(db, "SELECT p.seq, a.az, p.reason, p.time, p.actor, "
-			       "(p.seq < coalesce(a.closed_seq, -1) OR p.seq < coalesce(a.reopened_seq, -1) "
-			       "OR a.disposed_seq IS NOT NULL) FROM proposal p JOIN akte a ON a.id = p.akte_id "
+			       "(p.seq < coalesce(a.closed_seq, -1) OR p.seq < coalesce(l.reopened_seq, -1) "
+			       "OR l.disposed_seq IS NOT NULL) FROM proposal p JOIN akte a ON a.id = p.akte_id "
+			       "LEFT JOIN akte_life l ON l.akte_id = a.id "
 			       "WHERE p.approved_seq IS NULL ORDER BY p.seq", -1, &st, NULL) != SQLITE_OK) {
 		json_decref(list);
 		return eakte_life__db_error(db, "listing proposals");

@@ -40,7 +40,7 @@ int eakte_life__apply(sqlite3 *db, const eakte_ev *ev);
 
 /* Statements that empty the lifecycle tables (for a rebuild). */
 #define EAKTE_LIFE_CLEAR_SQL \
-	"DELETE FROM hold; DELETE FROM proposal; DELETE FROM export; DELETE FROM disposal;" \
+	"DELETE FROM akte_life; DELETE FROM hold; DELETE FROM proposal; DELETE FROM export; DELETE FROM disposal;" \
 	"DELETE FROM disposed_doc; DELETE FROM disposed_object;"
 
 /*

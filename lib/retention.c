@@ -71,9 +71,10 @@ int eakte_life__akte_get(life_akte *out, sqlite3 *db, const char *az)
 
 	memset(out, 0, sizeof(*out));
 	if (sqlite3_prepare_v2(db,
-		    "SELECT a.id, a.plan, a.closed_on, coalesce(a.closed_seq, -1), coalesce(a.reopened_seq, -1), "
-		    "coalesce(a.disposed_seq, 0), a.retention, coalesce(a.retention_seq, -1), coalesce(p.retention, 0), "
-		    "coalesce(p.value, 'V') FROM akte a LEFT JOIN plan p ON p.code = a.plan WHERE a.az = ?1",
+		    "SELECT a.id, a.plan, a.closed_on, coalesce(a.closed_seq, -1), coalesce(l.reopened_seq, -1), "
+		    "coalesce(l.disposed_seq, 0), l.retention, coalesce(l.retention_seq, -1), coalesce(p.retention, 0), "
+		    "coalesce(p.value, 'V') FROM akte a LEFT JOIN plan p ON p.code = a.plan "
+		    "LEFT JOIN akte_life l ON l.akte_id = a.id WHERE a.az = ?1",
 		    -1, &st, NULL) != SQLITE_OK)
 		return eakte_life__db_error(db, "looking up an Akte");
 	sqlite3_bind_text(st, 1, az, -1, SQLITE_TRANSIENT);
@@ -269,7 +270,9 @@ static int apply_dispose(sqlite3 *db, const eakte_ev *ev, int64_t akte)
 		     (sqlite3_int64)akte)) < 0 ||
 	    (rc = run(db, "DELETE FROM doc WHERE akte_id = ?1", "i", (sqlite3_int64)akte)) < 0 ||
 	    (rc = run(db, "DELETE FROM vorgang WHERE akte_id = ?1", "i", (sqlite3_int64)akte)) < 0 ||
-	    (rc = run(db, "UPDATE akte SET title = '', disposed_seq = ?2 WHERE id = ?1", "ii", (sqlite3_int64)akte,
+	    (rc = run(db, "UPDATE akte SET title = '' WHERE id = ?1", "i", (sqlite3_int64)akte)) < 0 ||
+	    (rc = run(db, "INSERT INTO akte_life (akte_id, disposed_seq) VALUES (?1, ?2) "
+			  "ON CONFLICT (akte_id) DO UPDATE SET disposed_seq = ?2", "ii", (sqlite3_int64)akte,
 		     (sqlite3_int64)ev->seq)) < 0 ||
 	    (rc = run(db, "UPDATE proposal SET approved_seq = ?2 WHERE seq = ?1", "ii", (sqlite3_int64)proposal,
 		     (sqlite3_int64)ev->seq)) < 0)
@@ -288,14 +291,15 @@ int eakte_life__apply(sqlite3 *db, const eakte_ev *ev)
 	if ((rc = ev_akte(&akte, db, ev, NULL)) < 0)
 		return rc;
 	if (strcmp(action, "akte-reopen") == 0)
-		return run(db, "UPDATE akte SET reopened_seq = ?2 WHERE id = ?1", "ii", (sqlite3_int64)akte,
-			(sqlite3_int64)ev->seq);
+		return run(db, "INSERT INTO akte_life (akte_id, reopened_seq) VALUES (?1, ?2) "
+			"ON CONFLICT (akte_id) DO UPDATE SET reopened_seq = ?2", "ii", (sqlite3_int64)akte, (sqlite3_int64)ev->seq);
 	if (strcmp(action, "retention-set") == 0) {
 		const json_t *r = json_object_get(ev->root, "retention");
 		int64_t years = json_is_integer(r) ? json_integer_value(r) : -1;
 		if (!json_is_integer(r) && !(json_is_string(r) && strcmp(json_string_value(r), "unbefristet") == 0))
 			return eakte_error__set(EAKTE_ECORRUPT, "retention-set event %" PRIu64 " has a malformed retention", ev->seq);
-		return run(db, "UPDATE akte SET retention = ?2, retention_seq = ?3 WHERE id = ?1", "iii", (sqlite3_int64)akte,
+		return run(db, "INSERT INTO akte_life (akte_id, retention, retention_seq) VALUES (?1, ?2, ?3) "
+			"ON CONFLICT (akte_id) DO UPDATE SET retention = ?2, retention_seq = ?3", "iii", (sqlite3_int64)akte,
 			(sqlite3_int64)years, (sqlite3_int64)ev->seq);
 	}
 	if (strcmp(action, "hold-set") == 0)
@@ -584,10 +588,10 @@ int eakte_retention_due_json(char **out, eakte_archive *a, const char *at)
 		return eakte_error__oom("listing due Akten");
 	/* Retention ends on Y+N-12-31: due at `at` when Y+N < year(at). */
 	if (sqlite3_prepare_v2(db,
-		    "SELECT a.az FROM akte a LEFT JOIN plan p ON p.code = a.plan "
-		    "WHERE a.closed_on IS NOT NULL AND a.disposed_seq IS NULL "
-		    "AND coalesce(a.retention, p.retention, 0) >= 0 "
-		    "AND CAST(substr(a.closed_on, 1, 4) AS INTEGER) + coalesce(a.retention, p.retention, 0) < ?1 "
+		    "SELECT a.az FROM akte a LEFT JOIN plan p ON p.code = a.plan LEFT JOIN akte_life l ON l.akte_id = a.id "
+		    "WHERE a.closed_on IS NOT NULL AND l.disposed_seq IS NULL "
+		    "AND coalesce(l.retention, p.retention, 0) >= 0 "
+		    "AND CAST(substr(a.closed_on, 1, 4) AS INTEGER) + coalesce(l.retention, p.retention, 0) < ?1 "
 		    "ORDER BY a.closed_on, a.az", -1, &st, NULL) != SQLITE_OK) {
 		json_decref(list);
 		return eakte_life__db_error(db, "listing due Akten");

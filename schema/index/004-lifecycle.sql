@@ -5,16 +5,21 @@
 -- hold-set, hold-release, dispose-propose, dispose and export; `eakte
 -- reindex` rebuilds it.
 
--- The retention set on the Akte by a retention-set event (years, -1 =
+-- Per Akte: the retention set by a retention-set event (years, -1 =
 -- unbefristet; NULL: the Aktenplan code's), the latest akte-reopen (a
 -- proposal older than it is stale), and the dispose event that ended it.
-ALTER TABLE akte ADD COLUMN retention INTEGER;
-ALTER TABLE akte ADD COLUMN retention_seq INTEGER;
-ALTER TABLE akte ADD COLUMN reopened_seq INTEGER;
-ALTER TABLE akte ADD COLUMN disposed_seq INTEGER;
+-- A table of its own rather than columns of `akte`, so that this migration
+-- can run again over itself (IF NOT EXISTS throughout).
+CREATE TABLE IF NOT EXISTS akte_life (
+	akte_id INTEGER PRIMARY KEY REFERENCES akte (id),
+	retention INTEGER,
+	retention_seq INTEGER,
+	reopened_seq INTEGER,
+	disposed_seq INTEGER
+);
 
 -- Legal holds (Loeschsperren); the id is the seq of the hold-set event.
-CREATE TABLE hold (
+CREATE TABLE IF NOT EXISTS hold (
 	seq INTEGER PRIMARY KEY,
 	akte_id INTEGER NOT NULL REFERENCES akte (id),
 	reason TEXT NOT NULL,
@@ -26,10 +31,10 @@ CREATE TABLE hold (
 	released_by TEXT,
 	release_reason TEXT
 );
-CREATE INDEX hold_akte ON hold (akte_id, released_seq);
+CREATE INDEX IF NOT EXISTS hold_akte ON hold (akte_id, released_seq);
 
 -- Disposal proposals; the id is the seq of the dispose-propose event.
-CREATE TABLE proposal (
+CREATE TABLE IF NOT EXISTS proposal (
 	seq INTEGER PRIMARY KEY,
 	akte_id INTEGER NOT NULL REFERENCES akte (id),
 	reason TEXT NOT NULL,
@@ -37,11 +42,11 @@ CREATE TABLE proposal (
 	actor TEXT NOT NULL,
 	approved_seq INTEGER             -- the dispose event, NULL while open
 );
-CREATE INDEX proposal_akte ON proposal (akte_id);
+CREATE INDEX IF NOT EXISTS proposal_akte ON proposal (akte_id);
 
 -- Export events (written by `eakte export`): disposal of an Akte of
 -- archival value A or B needs one after its zdA.
-CREATE TABLE export (
+CREATE TABLE IF NOT EXISTS export (
 	seq INTEGER PRIMARY KEY,
 	akte_id INTEGER NOT NULL REFERENCES akte (id),
 	format TEXT NOT NULL,
@@ -50,12 +55,12 @@ CREATE TABLE export (
 	time TEXT NOT NULL,
 	actor TEXT NOT NULL
 );
-CREATE INDEX export_akte ON export (akte_id, seq);
+CREATE INDEX IF NOT EXISTS export_akte ON export (akte_id, seq);
 
 -- Dispose events.  `purged` is 1 once the objects they removed are gone
 -- from store.git and their words from this index; a writer finishes the
 -- others (a crash after the commit point).
-CREATE TABLE disposal (
+CREATE TABLE IF NOT EXISTS disposal (
 	seq INTEGER PRIMARY KEY,
 	akte_id INTEGER NOT NULL REFERENCES akte (id),
 	proposal INTEGER NOT NULL,
@@ -64,18 +69,18 @@ CREATE TABLE disposal (
 	actor TEXT NOT NULL,
 	purged INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX disposal_pending ON disposal (seq) WHERE purged = 0;
+CREATE INDEX IF NOT EXISTS disposal_pending ON disposal (seq) WHERE purged = 0;
 
 -- Tombstones of disposed documents, so that `eakte get` can say when and
 -- by which event a document went.
-CREATE TABLE disposed_doc (
+CREATE TABLE IF NOT EXISTS disposed_doc (
 	uuid TEXT PRIMARY KEY,
 	seq INTEGER NOT NULL
 ) WITHOUT ROWID;
 
 -- Content objects a dispose event removes from store.git (their ids come
 -- from the filing events); deleted when the removal is done.
-CREATE TABLE disposed_object (
+CREATE TABLE IF NOT EXISTS disposed_object (
 	seq INTEGER NOT NULL,
 	oid TEXT NOT NULL,
 	PRIMARY KEY (seq, oid)

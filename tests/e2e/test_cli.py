@@ -24,6 +24,7 @@ def request_cleanup():
 
 
 VERBS = ["init", "plan", "akte", "file", "meta", "show", "get", "search", "ls", "reindex", "log", "checkpoint", "proof",
+         "retention", "hold", "dispose",
          "verify-proof", "verify"]
 
 
