@@ -280,6 +280,21 @@ int eakte_dispose_approve(eakte_archive *a, uint64_t proposal, const char *actor
 			(long long)(k.reopened_seq > k.closed_seq ? k.reopened_seq : k.closed_seq), az);
 	if ((rc = check_policy(db, &k, &export_seq)) < 0 || (rc = removed_list(&removed, a, db, &k)) < 0)
 		return rc;
+	{
+		char *buf = NULL;
+		size_t len = 0;
+		if ((rc = eakte_cjson__dump(&buf, &len, removed)) < 0)
+			goto out;
+		free(buf);
+		/* The Löschprotokoll must be one event: say so rather than fail
+		 * with the generic size error. */
+		if (len > EAKTE_EVENT_MAX - 4096) {
+			rc = eakte_error__set(EAKTE_EINVALID, "Akte %s has %zu document versions and %zu metadata objects: their "
+				"list (%zu bytes) does not fit into one dispose event (1 MiB)", az,
+				json_array_size(json_object_get(removed, "docs")), json_array_size(json_object_get(removed, "metas")), len);
+			goto out;
+		}
+	}
 	ev = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s#, s:O}", "action", "dispose", "akte", az,
 		"proposal", (json_int_t)proposal, "proposed_by", proposer, "reason", reason, "retention_end", k.end,
 		"value", &k.value, 1, "removed", removed);

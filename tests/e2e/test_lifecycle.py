@@ -343,6 +343,10 @@ def test_disposal_removes_every_byte(arch, users, tmp_path):
     fsck = subprocess.run(["git", "-c", "safe.directory=*", "-C", str(arch / "store.git"), "fsck", "--full", "--strict"],
                           capture_output=True, text=True)
     assert fsck.returncode == 0 and "error" not in fsck.stderr and "missing" not in fsck.stdout, fsck
+    # the auditor's tools (git, openssl, sha256sum and journal.py) agree
+    audit = subprocess.run(["bash", str(SOURCE_ROOT / "docs" / "auditor" / "audit.sh"), str(arch)],
+                           capture_output=True, text=True)
+    assert audit.returncode == 0 and "AUDIT OK" in audit.stdout, audit
     # a rebuilt index agrees, and brings nothing back
     run("reindex", archive=arch, check=0)
     assert run("verify", archive=arch).code == 0
