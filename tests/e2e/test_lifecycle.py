@@ -506,3 +506,30 @@ def test_four_eyes_through_the_daemon(arch, users, tmp_path):
         assert d.stop() == 0
         shutil.rmtree(pub, ignore_errors=True)
     assert run("verify", archive=arch).code == 0
+
+
+def test_json_outputs_match_their_schemas(arch, users):
+    from test_schemas import validator
+    akte(arch, "J-1", "90.1", closed="2000-01-01")
+    akte(arch, "J-2", "90.3")
+    run("retention", "set", "J-1", "--years", "2", "--reason", "Beschluss", archive=arch, check=0)
+    h = run("hold", "set", "J-1", "--reason", "Pruefung", "--case", "Az 5", archive=arch, check=0).text.strip()
+    run("hold", "release", "J-1", "--hold", h, "--reason", "erledigt", archive=arch, check=0)
+    run("hold", "set", "J-1", "--reason", "zweite Pruefung", archive=arch, check=0)
+    outputs = [run("retention", "show", "J-1", "--json", archive=arch, check=0).text,
+               run("retention", "show", "J-2", "--json", archive=arch, check=0).text,
+               run("retention", "due", "--at", "2030-01-01", "--json", archive=arch, check=0).text]
+    for o in outputs:
+        validator("retention-v1").validate(json.loads(o))
+    for args in (["hold", "ls", "--json"], ["hold", "ls", "--all", "--json"]):
+        validator("holds-v1").validate(json.loads(run(*args, archive=arch, check=0).text))
+    run("hold", "release", "J-1", "--hold", int(h) + 2, "--reason", "erledigt", archive=arch, check=0)
+    p = run("dispose", "propose", "J-1", "--reason", "Frist", archive=arch, check=0).text.strip()
+    validator("holds-v1").validate(json.loads(run("dispose", "ls", "--json", archive=arch, check=0).text))
+    assert as_user("eakte-t-rec2", "dispose", "approve", p, archive=arch).returncode == 0
+    validator("retention-v1").validate(json.loads(run("retention", "show", "J-1", "--json", archive=arch, check=0).text))
+    validator("akte-v1").validate(json.loads(run("akte", "show", "J-1", "--json", archive=arch, check=0).text))
+    ev = [json.loads(line)["event"] for line in run("log", "--json", archive=arch, check=0).text.splitlines()]
+    for e in ev:
+        validator("event-v1").validate(e)
+    assert {"retention-set", "hold-set", "hold-release", "dispose-propose", "dispose"} <= {e["action"] for e in ev}
