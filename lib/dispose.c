@@ -568,18 +568,24 @@ static int purge(eakte_archive *a, eakte_index *ix)
 	    (rc = exec_sql(db, "BEGIN IMMEDIATE", "removing disposed records")) < 0)
 		goto out;
 	if ((rc = exec_sql(db, "INSERT INTO fts (fts) VALUES ('optimize');"
-			   "DELETE FROM disposed_object WHERE seq IN (SELECT seq FROM disposal WHERE purged = 0);"
-			   "UPDATE disposal SET purged = 1 WHERE purged = 0", "removing disposed records")) < 0 ||
+			   "DELETE FROM disposed_object WHERE seq IN (SELECT seq FROM disposal WHERE purged = 0)",
+			   "removing disposed records")) < 0 ||
 	    (rc = exec_sql(db, "COMMIT", "removing disposed records")) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 		goto out;
 	}
-	/* The WAL still holds the old pages: copy back and truncate it. */
+	/* The WAL still holds the old pages: copy back and truncate it before
+	 * the removal counts as done (a reader holding an old snapshot makes
+	 * this wait, and fail after the busy timeout: then the next writer
+	 * tries again). */
 	{
 		int log = 0, done = 0;
-		if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK)
+		if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) != SQLITE_OK) {
 			rc = eakte_life__db_error(db, "truncating the index's write-ahead log");
+			goto out;
+		}
 	}
+	rc = exec_sql(db, "UPDATE disposal SET purged = 1 WHERE purged = 0", "recording the removal as done");
 out:
 	free(keep.v);
 	return rc;
