@@ -236,7 +236,8 @@ static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, e
 	if (o->new_version_of != NULL) {
 		if (!eakte_event__valid_doc_id(o->new_version_of))
 			return eakte_error__set(EAKTE_EINVALID, "\"%s\" is not a document id", o->new_version_of);
-		if ((rc = eakte_index__doc(prev, b->a->index, o->new_version_of)) < 0)
+		if ((rc = eakte_index__doc(prev, b->a->index, o->new_version_of)) < 0 &&
+		    (rc = eakte_dispose__doc_missing(b->a, o->new_version_of, rc)) < 0)
 			return rc;
 		for (size_t i = 0; i < b->count; i++)
 			if (strcmp(b->items[i]->id, o->new_version_of) == 0)

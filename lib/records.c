@@ -533,7 +533,7 @@ int eakte_meta_set(eakte_archive *a, const char *doc, const char *title, const c
 	if (title != NULL && (rc = eakte_records__check_text("the title", title, EAKTE_MAX_TITLE, 0)) < 0)
 		return rc;
 	if ((rc = eakte_index__doc(&d, ix, doc)) < 0)
-		return rc;
+		return eakte_dispose__doc_missing(a, doc, rc);
 	{
 		eakte_index_akte akte;
 		if ((rc = eakte_index__akte(&akte, ix, d.akte)) < 0)

@@ -339,6 +339,9 @@ def test_disposal_removes_every_byte(arch, users, tmp_path):
         assert g.code == 3 and f"disposed of on" in g.error and f"by event {seq} (proposal {p}" in g.error, g
         s = run("show", d, archive=arch)
         assert s.code == 3 and f"by event {seq}" in s.error
+    for args in (["meta", "set", d3, "x=y"], ["file", "--new-version-of", d1, src / "b.txt"]):
+        r = run(*args, archive=arch)
+        assert r.code == 3 and f"by event {seq}" in r.error, (args, r)
     a = json.loads(run("akte", "show", "D-1", "--json", archive=arch, check=0).text)
     assert a["disposed"]["seq"] == seq and a["documents"] == [] and a["vorgaenge"] == [] and a["title"] == ""
     assert f"event {seq}" in run("akte", "show", "D-1", archive=arch, check=0).text
