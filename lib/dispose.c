@@ -394,7 +394,10 @@ int eakte_dispose__state_changes(eakte_txn *t, const eakte_ev *ev)
 		}
 		if (json_object_get(seen, doc) != NULL)
 			continue;
-		json_object_set_new(seen, doc, json_true());
+		if (json_object_set_new(seen, doc, json_true()) < 0) {
+			rc = eakte_error__oom("removing an Akte from the state");
+			break;
+		}
 		/* The whole directory: versions, metadata changes, their events. */
 		eakte_journal__doc_dir(path, sizeof(path), doc);
 		if ((rc = eakte_txn__state_put(t, path, NULL)) < 0)

@@ -365,13 +365,18 @@ int eakte_life__disposed_later(json_t **cache, eakte_archive *a, const char *az)
 				}
 				if (jc.json != NULL && eakte_event__parse(&ev, jc.json, jc.len) == 0) {
 					const char *daz = json_string_value(json_object_get(ev.root, "akte"));
-					if (strcmp(ev.action, "dispose") == 0 && daz != NULL)
-						json_object_set_new(set, daz, json_integer((json_int_t)ev.seq));
+					if (strcmp(ev.action, "dispose") == 0 && daz != NULL &&
+					    json_object_set_new(set, daz, json_integer((json_int_t)ev.seq)) < 0)
+						rc = eakte_error__oom("reading the journal for disposals");
 					eakte_event__free(&ev);
 				}
 				eakte_journal__jcommit_free(&jc);
 			}
 			git_commit_free(c);
+			if (rc < 0) {
+				json_decref(set);
+				return rc;
+			}
 		}
 		*cache = set;
 	}
@@ -620,14 +625,22 @@ int eakte_retention_due_json(char **out, eakte_archive *a, const char *at)
 			/* Only exports after the zdA count for disposal. */
 			json_t *after = json_array(), *e;
 			size_t i;
+			int bad = after == NULL;
 			json_array_foreach(exp, i, e)
-				if (json_integer_value(json_object_get(e, "seq")) > k.closed_seq)
-					json_array_append(after, e);
-			json_object_set_new(o, "exports", after);
+				if (!bad && json_integer_value(json_object_get(e, "seq")) > k.closed_seq)
+					bad = json_array_append(after, e) < 0;
 			json_decref(exp);
+			if (bad)
+				json_decref(after);
+			/* jansson's *_new calls take the reference even when they fail. */
+			if (bad || json_object_set_new(o, "exports", after) < 0)
+				rc = -1;
+			if (json_object_set_new(o, "proposals", props) < 0)
+				rc = -1;
 		}
-		json_object_set_new(o, "proposals", props);
-		if (json_array_append_new(list, o) < 0) {
+		if (rc < 0)
+			json_decref(o);
+		if (rc < 0 || json_array_append_new(list, o) < 0) {
 			sqlite3_finalize(st);
 			json_decref(list);
 			return eakte_error__oom("listing due Akten");
