@@ -617,6 +617,9 @@ int eakte_reindex(eakte_archive *a)
 	if ((rc = eakte_index__clear(ix)) < 0 || (rc = eakte_index__catch_up(ix, a)) < 0)
 		return eakte_error__wrap(rc, "rebuilding the index");
 	rc = eakte_index__extract(ix, a, 0);
+	/* The rebuild marked every disposal's removal as pending again: check
+	 * it now (idempotent) rather than leave it to the next writer. */
+	eakte_dispose__purge_pending(a, ix);
 	return rc < 0 ? rc : 0;
 }
 
