@@ -224,9 +224,18 @@ def test_allocation_failures_sampled(template, tmp_path, name):
 DISPOSE_MARK = "QzFaultMarker7c1e"
 
 
+PROPOSER = ("eakte-t-fproposer", "eakte-tg-fproposer")
+
+
 @pytest.fixture(scope="module")
 def dispose_template(tmp_path_factory):
-    import ctypes
+    if os.geteuid() != 0:
+        pytest.fail("the dispose loop needs root to create a second Unix user (CI runs as root)")
+    user, group = PROPOSER
+    subprocess.run(["userdel", user], capture_output=True)
+    subprocess.run(["groupdel", group], capture_output=True)
+    subprocess.run(["groupadd", "--system", group], check=True)
+    subprocess.run(["useradd", "--system", "--no-create-home", "-g", group, user], check=True)
     base = tmp_path_factory.mktemp("dispose-faults")
     a = base / "archive"
     subprocess.run([EAKTE, "init", str(a), "--origin", "faults.example/eakte"], check=True, capture_output=True)
@@ -244,16 +253,18 @@ def dispose_template(tmp_path_factory):
     run(a, "file", "--new-version-of", doc[0], d / "a2.txt", check=0)
     run(a, "file", d / "k.txt", "--akte", "K-1", check=0)
     run(a, "akte", "close", "V-1", "--date", "2000-01-01", check=0)
-    # the first of the four eyes, through the library with an actor of its
-    # own (the approver below is the calling user, root)
-    lib = ctypes.CDLL(str(Path(EAKTE).resolve().parents[1] / "lib" / "libeakte.so"))
-    h = ctypes.c_void_p()
-    prop = ctypes.c_uint64()
-    assert lib.eakte_archive_open(ctypes.byref(h), str(a).encode(), 1) == 0
-    assert lib.eakte_dispose_propose(h, b"V-1", b"Frist abgelaufen", b"unix:4242:proposer", ctypes.byref(prop)) == 0
-    lib.eakte_archive_free(h)
+    # the first of the four eyes is another Unix user (with CAP_DAC_OVERRIDE
+    # for root's archive); the approver in the loop is root
+    env = dict(os.environ)
+    env.pop("EAKTE_ARCHIVE", None)
+    p = subprocess.run(["setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups", "--inh-caps=+dac_override",
+                        "--ambient-caps=+dac_override", EAKTE, "--archive", str(a), "dispose", "propose", "V-1",
+                        "--reason", "Frist abgelaufen"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
     oids = [e["content"]["oid"] for e in journal(a) if e["action"] == "file" and e["akte"] == "V-1"]
-    return a, prop.value, oids
+    yield a, int(p.stdout), oids
+    subprocess.run(["userdel", user], capture_output=True)
+    subprocess.run(["groupdel", group], capture_output=True)
 
 
 def disposal_state(work, oids):

@@ -266,6 +266,31 @@ static void test_forged_four_eyes_fails_verify(void **state)
 	assert_non_null(strstr(failure, "four-eyes"));
 }
 
+static void test_hotfolder_and_same_uid_are_refused(void **state)
+{
+	fixture *fx = *state;
+	eakte_akte_options ao = EAKTE_AKTE_OPTIONS_INIT;
+	uint64_t prop = 0;
+	char *az = NULL, *doc;
+
+	ao.plan = "71";
+	ao.az = "V-1";
+	assert_int_equal(eakte_akte_create(fx->a, &ao, &az), 0);
+	eakte_free(az);
+	doc = file_one(fx->a, fx->dir, "V-1", "Vernichten\n");
+	free(doc);
+	assert_int_equal(eakte_akte_close(fx->a, "V-1", "2000-01-01", NULL), 0);
+	assert_int_equal(eakte_dispose_propose(fx->a, "V-1", "Frist", "hotfolder:scanner1", &prop), EAKTE_EPOLICY);
+	assert_non_null(strstr(eakte_error_last(), "hotfolder"));
+	assert_int_equal(eakte_dispose_propose(fx->a, "V-1", "Frist", "unix:4242:anna", &prop), 0);
+	assert_int_equal(eakte_dispose_approve(fx->a, prop, "hotfolder:scanner1", NULL), EAKTE_EPOLICY);
+	assert_non_null(strstr(eakte_error_last(), "hotfolder"));
+	/* the uid decides, not the name */
+	assert_int_equal(eakte_dispose_approve(fx->a, prop, "unix:4242:anna-other-name", NULL), EAKTE_EPOLICY);
+	assert_non_null(strstr(eakte_error_last(), "four-eyes"));
+	assert_int_equal(eakte_dispose_approve(fx->a, prop, "unix:4243:bernd", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_an_export_before_zda_does_not_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_dispose_events_fail_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_four_eyes_fails_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hotfolder_and_same_uid_are_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("unit_lifecycle", tests, NULL, NULL);
