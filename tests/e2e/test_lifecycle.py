@@ -62,13 +62,13 @@ def as_user(user, *args, archive=None, socket_path=None, env=None):
     """eakte as another Unix user (embedded: with CAP_DAC_OVERRIDE for the archive's files)."""
     cmd = ["setpriv", f"--reuid={user}", f"--regid={USERS[user]}", "--init-groups"]
     if archive is not None:
-        cmd += ["--inh-caps=+dac_override", "--ambient-caps=+dac_override", EAKTE, "--archive", str(archive)]
-    else:
-        cmd += [EAKTE, "--socket", str(socket_path)]
+        cmd += ["--inh-caps=+dac_override", "--ambient-caps=+dac_override"]
+    # extra variables (the fault shim) reach eakte only, not setpriv
+    cmd += ["env"] + [f"{k}={v}" for k, v in (env or {}).items()] + [EAKTE]
+    cmd += ["--archive", str(archive)] if archive is not None else ["--socket", str(socket_path)]
     e = dict(os.environ)
     e.pop("EAKTE_ARCHIVE", None)
     e.pop("EAKTE_SOCKET", None)
-    e.update(env or {})
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=e, timeout=600)
 
 
