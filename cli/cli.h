@@ -56,5 +56,8 @@ int cmd_import(const cli_ctx *ctx, int argc, char **argv);
 /* A pinned key for --key: the file's text, or the argument itself when it
  * is no file but looks like a key ("name+id+key", "ssh-ed25519 ..."). */
 int cli_read_key(char **out, size_t *len, const char *arg, const char *verb);
+int cmd_retention(const cli_ctx *ctx, int argc, char **argv);
+int cmd_hold(const cli_ctx *ctx, int argc, char **argv);
+int cmd_dispose(const cli_ctx *ctx, int argc, char **argv);
 
 #endif

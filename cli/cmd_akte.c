@@ -139,6 +139,14 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 				json_string_value(json_object_get(o, "actor")), (long long)json_integer_value(json_object_get(o, "created_seq")));
 			printf("State      %s%s\n", json_is_string(closed) ? "closed (zdA) on " : "open",
 				json_is_string(closed) ? json_string_value(closed) : "");
+			if (json_is_object(json_object_get(o, "disposed"))) {
+				const json_t *d = json_object_get(o, "disposed");
+				printf("Disposed   of on %.10s by event %lld (proposal %lld by %s, approved by %s); its documents and "
+					"descriptive metadata are no longer in the archive\n", json_string_value(json_object_get(d, "time")),
+					(long long)json_integer_value(json_object_get(d, "seq")),
+					(long long)json_integer_value(json_object_get(d, "proposal")),
+					json_string_value(json_object_get(d, "proposed_by")), json_string_value(json_object_get(d, "actor")));
+			}
 			json_array_foreach(json_object_get(o, "vorgaenge"), i, e)
 				printf("Vorgang    %lld  %s  (%lld documents)\n", (long long)json_integer_value(json_object_get(e, "vorgang")),
 					json_string_value(json_object_get(e, "title")), (long long)json_integer_value(json_object_get(e, "documents")));

@@ -99,6 +99,14 @@ int src_read(cli_src *s, const char *what, const char *arg, int64_t num, char **
 			return eakte_archive_verifier_key(out, s->a);
 		if (strcmp(what, "proof") == 0)
 			return eakte_proof_inclusion(out, s->a, (uint64_t)num);
+		if (strcmp(what, "retention") == 0)
+			return eakte_retention_json(out, s->a, arg);
+		if (strcmp(what, "retention-due") == 0)
+			return eakte_retention_due_json(out, s->a, arg);
+		if (strcmp(what, "holds") == 0)
+			return eakte_hold_list_json(out, s->a, arg, (int)num);
+		if (strcmp(what, "proposals") == 0)
+			return eakte_dispose_list_json(out, s->a);
 		/* "doc" */
 		rc = num > 0 ? eakte_doc_lookup_version(&d, s->a, arg, (unsigned int)num) : eakte_doc_lookup(&d, s->a, arg);
 		if (rc == 0)
@@ -497,4 +505,90 @@ int src_import(cli_src *s, int fd, const eakte_import_options *o, eakte_import_r
 	res->documents = (uint64_t)json_integer_value(json_object_get(resp, "documents"));
 	json_decref(resp);
 	return 0;
+}
+
+/* ---- retention, holds, disposal ---- */
+
+int src_retention_set(cli_src *s, const char *az, int years, const char *reason)
+{
+	json_t *req;
+
+	if (s->a != NULL)
+		return eakte_retention_set(s->a, az, years, reason, NULL);
+	req = req_new("retention-set");
+	if (req && (put(req, "az", az) < 0 || put(req, "reason", reason) < 0 ||
+		    json_object_set_new(req, "years", json_integer(years)) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	return write_op(s, req, NULL, 0, NULL);
+}
+
+int src_hold_set(cli_src *s, const char *az, const char *reason, const char *case_id, uint64_t *hold)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (s->a != NULL)
+		return eakte_hold_set(s->a, az, reason, case_id, NULL, hold);
+	req = req_new("hold-set");
+	if (req && (put(req, "az", az) < 0 || put(req, "reason", reason) < 0 || put(req, "case", case_id) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = write_op(s, req, NULL, 0, &resp)) == 0)
+		*hold = (uint64_t)json_integer_value(json_object_get(resp, "hold"));
+	json_decref(resp);
+	return rc;
+}
+
+int src_hold_release(cli_src *s, const char *az, uint64_t hold, const char *reason)
+{
+	json_t *req;
+
+	if (s->a != NULL)
+		return eakte_hold_release(s->a, az, hold, reason, NULL);
+	req = req_new("hold-release");
+	if (req && (put(req, "az", az) < 0 || put(req, "reason", reason) < 0 ||
+		    json_object_set_new(req, "hold", json_integer((json_int_t)hold)) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	return write_op(s, req, NULL, 0, NULL);
+}
+
+int src_dispose_propose(cli_src *s, const char *az, const char *reason, uint64_t *proposal)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (s->a != NULL)
+		return eakte_dispose_propose(s->a, az, reason, NULL, proposal);
+	req = req_new("dispose-propose");
+	if (req && (put(req, "az", az) < 0 || put(req, "reason", reason) < 0)) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = write_op(s, req, NULL, 0, &resp)) == 0)
+		*proposal = (uint64_t)json_integer_value(json_object_get(resp, "proposal"));
+	json_decref(resp);
+	return rc;
+}
+
+int src_dispose_approve(cli_src *s, uint64_t proposal, uint64_t *seq)
+{
+	json_t *req, *resp = NULL;
+	int rc;
+
+	if (s->a != NULL)
+		return eakte_dispose_approve(s->a, proposal, NULL, seq);
+	req = req_new("dispose-approve");
+	if (req && json_object_set_new(req, "proposal", json_integer((json_int_t)proposal)) < 0) {
+		json_decref(req);
+		req = NULL;
+	}
+	if ((rc = write_op(s, req, NULL, 0, &resp)) == 0)
+		*seq = (uint64_t)json_integer_value(json_object_get(resp, "seq"));
+	json_decref(resp);
+	return rc;
 }

@@ -22,7 +22,9 @@ const char *src_warning(const cli_src *s);
 
 /* JSON or text of a read: what is plan (arg code), akte (arg az), akten
  * (arg plan, num state), tree, history (arg doc), doc-index (arg doc), doc
- * (arg doc, num version), checkpoint, verifier-key, proof (num seq).
+ * (arg doc, num version), checkpoint, verifier-key, proof (num seq),
+ * retention (arg az), retention-due (arg date or NULL), holds (arg az or
+ * NULL, num 1: released ones too), proposals.
  * Free *out with eakte_free(). */
 int src_read(cli_src *s, const char *what, const char *arg, int64_t num, char **out);
 
@@ -40,6 +42,12 @@ int src_meta_set(cli_src *s, const char *doc, const char *title, const char *con
 int src_plan_import(cli_src *s, const char *buf, size_t len, const char *name, size_t *count);
 /* *events: the journal events the index was rebuilt from. */
 int src_reindex(cli_src *s, uint64_t *events);
+
+int src_retention_set(cli_src *s, const char *az, int years, const char *reason);
+int src_hold_set(cli_src *s, const char *az, const char *reason, const char *case_id, uint64_t *hold);
+int src_hold_release(cli_src *s, const char *az, uint64_t hold, const char *reason);
+int src_dispose_propose(cli_src *s, const char *az, const char *reason, uint64_t *proposal);
+int src_dispose_approve(cli_src *s, uint64_t proposal, uint64_t *seq);
 
 /* Verification; *json is the report (schema/verify-v1.schema.json). */
 int src_verify(cli_src *s, const eakte_verify_options *vo, char **json);

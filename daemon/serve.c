@@ -201,6 +201,9 @@ static int need(conn *c, json_t *id, const char *op, unsigned int roles, const c
 
 #define READ_ROLES (ROLE_READER | ROLE_CLERK | ROLE_AUDITOR | ROLE_RECORDS | ROLE_ADMIN)
 #define WRITE_ROLES (ROLE_CLERK | ROLE_RECORDS | ROLE_ADMIN)
+/* Retention, holds and disposal: records managers (and admins). */
+#define RECORDS_ROLES (ROLE_RECORDS | ROLE_ADMIN)
+#define RECORDS_NAMES "records or admin"
 
 static int open_read(conn *c, json_t *id, eakte_archive **a)
 {
@@ -410,10 +413,19 @@ static int op_read(conn *c, json_t *id, json_t *req)
 		rc = eakte_archive_verifier_key(&out, a);
 	else if (strcmp(what, "proof") == 0 && num >= 0)
 		rc = eakte_proof_inclusion(&out, a, (uint64_t)num);
+	else if (strcmp(what, "retention") == 0 && arg)
+		rc = eakte_retention_json(&out, a, arg);
+	else if (strcmp(what, "retention-due") == 0)
+		rc = eakte_retention_due_json(&out, a, arg);
+	else if (strcmp(what, "holds") == 0)
+		rc = eakte_hold_list_json(&out, a, arg, num != 0);
+	else if (strcmp(what, "proposals") == 0)
+		rc = eakte_dispose_list_json(&out, a);
 	else {
 		eakte_archive_free(a);
 		return respond_error(c, id, EAKTE_EINVALID, "read: unknown \"what\" or missing argument "
-			"(plan, akte, akten, tree, history, doc-index, doc, checkpoint, verifier-key, proof)");
+			"(plan, akte, akten, tree, history, doc-index, doc, checkpoint, verifier-key, proof, retention, "
+			"retention-due, holds, proposals)");
 	}
 	if (rc < 0)
 		respond_lib_error(c, id, rc);
@@ -717,6 +729,33 @@ static int run_write(eakte_archive *a, void *arg)
 		if ((rc = eakte_import(&ir, a, w->fds[0], &io)) == 0)
 			w->result = json_pack("{s:s, s:I, s:I, s:I, s:s}", "az", ir.az, "seq", (json_int_t)ir.seq,
 				"events", (json_int_t)ir.events, "documents", (json_int_t)ir.documents, "fingerprint", ir.fingerprint);
+	} else if (strcmp(op, "retention-set") == 0) {
+		json_t *y = json_object_get(req, "years");
+		if (!json_is_integer(y) || json_integer_value(y) < -1 || json_integer_value(y) > 200)
+			return write_fail(w, EAKTE_EINVALID, "retention-set needs \"years\": 0 to 200, or -1 for unbefristet");
+		rc = eakte_retention_set(a, opt_str(req, "az"), (int)json_integer_value(y), opt_str(req, "reason"), w->actor);
+	} else if (strcmp(op, "hold-set") == 0) {
+		uint64_t hold = 0;
+		if ((rc = eakte_hold_set(a, opt_str(req, "az"), opt_str(req, "reason"), opt_str(req, "case"), w->actor, &hold)) == 0)
+			w->result = json_pack("{s:I}", "hold", (json_int_t)hold);
+	} else if (strcmp(op, "hold-release") == 0) {
+		json_t *h = json_object_get(req, "hold");
+		if (!json_is_integer(h) || json_integer_value(h) < 0)
+			return write_fail(w, EAKTE_EINVALID, "hold-release needs \"hold\": the hold's id");
+		rc = eakte_hold_release(a, opt_str(req, "az"), (uint64_t)json_integer_value(h), opt_str(req, "reason"), w->actor);
+	} else if (strcmp(op, "dispose-propose") == 0) {
+		uint64_t p = 0;
+		if ((rc = eakte_dispose_propose(a, opt_str(req, "az"), opt_str(req, "reason"), w->actor, &p)) == 0)
+			w->result = json_pack("{s:I}", "proposal", (json_int_t)p);
+	} else if (strcmp(op, "dispose-approve") == 0) {
+		json_t *p = json_object_get(req, "proposal");
+		uint64_t seq = 0;
+		if (!json_is_integer(p) || json_integer_value(p) < 0)
+			return write_fail(w, EAKTE_EINVALID, "dispose-approve needs \"proposal\": the proposal's id");
+		/* The approver is the peer of this connection (SO_PEERCRED): the
+		 * four-eyes rule compares it with the proposal's actor. */
+		if ((rc = eakte_dispose_approve(a, (uint64_t)json_integer_value(p), w->actor, &seq)) == 0)
+			w->result = json_pack("{s:I}", "seq", (json_int_t)seq);
 	} else if (strcmp(op, "reindex") == 0) {
 		if ((rc = eakte_reindex(a)) == 0)
 			w->result = json_pack("{s:I}", "events", (json_int_t)eakte_archive_size(a));
@@ -729,11 +768,13 @@ static int run_write(eakte_archive *a, void *arg)
 static int op_write(conn *c, json_t *id, const char *op, json_t *req, const int *fds, size_t nfds)
 {
 	int admin = strcmp(op, "plan-import") == 0 || strcmp(op, "reindex") == 0;
+	int records = strcmp(op, "retention-set") == 0 || strncmp(op, "hold-", 5) == 0 || strncmp(op, "dispose-", 8) == 0;
 	write_call wc = { op, req, c->actor, fds, nfds, NULL, "" };
 	wjob job;
 
 	if (strcmp(op, "import") == 0 ? !need(c, id, op, ROLE_RECORDS | ROLE_ADMIN, "records or admin") :
-	    admin ? !need(c, id, op, ROLE_ADMIN, "admin") : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
+	    admin ? !need(c, id, op, ROLE_ADMIN, "admin") :
+	    records ? !need(c, id, op, RECORDS_ROLES, RECORDS_NAMES) : !need(c, id, op, WRITE_ROLES, WRITE_NAMES))
 		return 0;
 	memset(&job, 0, sizeof(job));
 	job.call = run_write;
@@ -791,11 +832,14 @@ static void handle(conn *c, const char *line, size_t len, const int *fds, size_t
 		op_export(c, id, req, fds, nfds);
 	else if (strcmp(op, "akte-create") == 0 || strcmp(op, "vorgang-create") == 0 || strcmp(op, "akte-close") == 0 ||
 		 strcmp(op, "akte-reopen") == 0 || strcmp(op, "meta-set") == 0 || strcmp(op, "plan-import") == 0 ||
-		 strcmp(op, "reindex") == 0 || strcmp(op, "import") == 0)
+		 strcmp(op, "reindex") == 0 || strcmp(op, "import") == 0 || strcmp(op, "retention-set") == 0 ||
+		 strcmp(op, "hold-set") == 0 || strcmp(op, "hold-release") == 0 || strcmp(op, "dispose-propose") == 0 ||
+		 strcmp(op, "dispose-approve") == 0)
 		op_write(c, id, op, req, fds, nfds);
 	else
 		respond_error(c, id, EAKTE_EINVALID, "unknown op \"%.64s\" (ops: hello, search, show, read, get, log, "
-			"verify, export, import, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex)", op);
+			"verify, export, import, file, akte-create, vorgang-create, akte-close, akte-reopen, meta-set, plan-import, reindex, "
+			"retention-set, hold-set, hold-release, dispose-propose, dispose-approve)", op);
 	json_decref(req);
 }
 

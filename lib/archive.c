@@ -201,6 +201,11 @@ static int open_odb(eakte_archive *a)
 	return 0;
 }
 
+int eakte_archive__reopen_odb(eakte_archive *a)
+{
+	return open_odb(a);
+}
+
 int eakte_archive__consolidate_packs(eakte_archive *a)
 {
 	char objects[4200];

@@ -84,6 +84,10 @@ int eakte_archive__git_init(void);
  */
 int eakte_archive__consolidate_packs(eakte_archive *a);
 
+/* Open the object database again (after packs were removed), so that
+ * the removed files are released.  Writers only, between transactions. */
+int eakte_archive__reopen_odb(eakte_archive *a);
+
 /* Describe a libgit2 failure in the eakte error text. */
 int eakte_archive__git_error(int code, const char *what);
 

@@ -7,6 +7,7 @@
 #include "encode.h"
 #include "event.h"
 #include "journal.h"
+#include "life.h"
 #include "note.h"
 #include "state.h"
 
@@ -174,7 +175,8 @@ int eakte_doc_lookup_version(eakte_doc **out, eakte_archive *a, const char *id, 
 		return eakte_error__oom("looking up a document");
 	strcpy(d->id, id);
 	d->version = version;
-	if ((rc = latest_version(&d->version, &meta_seq, a, id)) < 0)
+	if ((rc = latest_version(&d->version, &meta_seq, a, id)) < 0 &&
+	    (rc = eakte_dispose__doc_missing(a, id, rc)) < 0)
 		goto fail;
 	eakte_journal__doc_path(path, sizeof(path), id, d->version, "event");
 	if ((rc = eakte_state__read(&buf, &len, a, path, EAKTE_EVENT_MAX)) < 0 ||

@@ -20,6 +20,7 @@
 #include "mime.h"
 #include "objstore.h"
 #include "records.h"
+#include "life.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -235,7 +236,8 @@ static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, e
 	if (o->new_version_of != NULL) {
 		if (!eakte_event__valid_doc_id(o->new_version_of))
 			return eakte_error__set(EAKTE_EINVALID, "\"%s\" is not a document id", o->new_version_of);
-		if ((rc = eakte_index__doc(prev, b->a->index, o->new_version_of)) < 0)
+		if ((rc = eakte_index__doc(prev, b->a->index, o->new_version_of)) < 0 &&
+		    (rc = eakte_dispose__doc_missing(b->a, o->new_version_of, rc)) < 0)
 			return rc;
 		for (size_t i = 0; i < b->count; i++)
 			if (strcmp(b->items[i]->id, o->new_version_of) == 0)
@@ -255,7 +257,8 @@ static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, e
 		it->version = 1;
 		it->vorgang = o->vorgang;
 	}
-	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0)
+	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0 ||
+	    (rc = eakte_life__refuse_disposed(b->a->index, az, "nothing can be filed into it")) < 0)
 		return rc;
 	if (akte.closed)
 		return eakte_error__set(EAKTE_EPOLICY,

@@ -9,6 +9,7 @@
 #include "extract.h"
 #include "ftsde.h"
 #include "journal.h"
+#include "life.h"
 #include "plan.h"
 
 #include <errno.h>
@@ -202,7 +203,7 @@ int eakte_index__clear(eakte_index *ix)
 	rc = exec(ix,
 		"DELETE FROM position; DELETE FROM plan; DELETE FROM akte; DELETE FROM serial;"
 		"DELETE FROM vorgang; DELETE FROM doc; DELETE FROM version; DELETE FROM doc_meta;"
-		"DELETE FROM doc_event; DELETE FROM fts_content;"
+		"DELETE FROM doc_event; DELETE FROM fts_content;" EAKTE_LIFE_CLEAR_SQL
 		"INSERT INTO fts (fts) VALUES ('delete-all');", "clearing");
 	if (rc == 0)
 		rc = exec(ix, "COMMIT", "clearing");
@@ -257,12 +258,15 @@ typedef struct {
 	eakte_index *ix;
 	eakte_archive *a;
 	sqlite3_stmt *st[S_COUNT];
+	json_t *disposed;        /* Aktenzeichen disposed of in the journal (life.h), read when needed */
 } applier;
 
 static void applier_free(applier *ap)
 {
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(ap->st[i]);
+	json_decref(ap->disposed);
+	ap->disposed = NULL;
 }
 
 static int applier_init(applier *ap, eakte_index *ix, eakte_archive *a)
@@ -323,6 +327,45 @@ static int read_meta(json_t **out, eakte_archive *a, const json_t *ref, uint64_t
 	rc = eakte_cjson__parse(out, git_blob_rawcontent(blob), (size_t)git_blob_rawsize(blob), META_MAX);
 	git_blob_free(blob);
 	return rc;
+}
+
+/*
+ * read_meta() for an event of Akte `az` (or of document `doc`): when the
+ * object is gone because a later event disposed of the Akte (a rebuild
+ * after a disposal), an empty placeholder; the dispose event removes the
+ * rows again.
+ */
+static int read_meta_of(json_t **out, applier *ap, const eakte_ev *ev, const char *az, const char *doc)
+{
+	const json_t *ref = json_object_get(ev->root, "meta");
+	const char *oid_hex = json_string_value(json_object_get(ref, "oid"));
+	char azbuf[300] = "";
+	git_oid oid;
+	int rc = read_meta(out, ap->a, ref, ev->seq), r2;
+
+	if (rc != EAKTE_ECORRUPT || oid_hex == NULL || strlen(oid_hex) != GIT_OID_HEXSZ ||
+	    git_oid_fromstr(&oid, oid_hex) < 0 || git_odb_exists(ap->a->odb, &oid))
+		return rc;
+	if (az == NULL && doc != NULL) {
+		sqlite3_stmt *st;
+		if (sqlite3_prepare_v2(ap->ix->db, "SELECT a.az FROM doc d JOIN akte a ON a.id = d.akte_id WHERE d.uuid = ?1",
+			    -1, &st, NULL) == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, doc, -1, SQLITE_TRANSIENT);
+			if (sqlite3_step(st) == SQLITE_ROW)
+				snprintf(azbuf, sizeof(azbuf), "%s", (const char *)sqlite3_column_text(st, 0));
+			sqlite3_finalize(st);
+		}
+		az = azbuf;
+	}
+	if (az == NULL || az[0] == '\0')
+		return rc;
+	r2 = eakte_life__disposed_later(&ap->disposed, ap->a, az);
+	if (r2 <= 0)
+		return r2 < 0 ? r2 : eakte_error__set(rc, "the metadata object %s of event %" PRIu64
+			" is missing from store.git and no disposal event records its removal; run `eakte verify`", oid_hex, ev->seq);
+	eakte_error__clear();
+	*out = json_pack("{s:s, s:s, s:{}}", "title", "", "filename", "", "meta");
+	return *out ? 0 : eakte_error__oom("indexing a disposed record");
 }
 
 /* The id of Akte az; *label (if wanted) gets "AZ TITLE" for the full-text
@@ -413,7 +456,7 @@ static int apply_akte_create(applier *ap, const eakte_ev *ev)
 
 	if ((rc = eakte_cjson__get_string(&az, ev->root, "akte")) < 0 ||
 	    (rc = eakte_cjson__get_string(&plan, ev->root, "plan")) < 0 ||
-	    (rc = read_meta(&meta, ap->a, json_object_get(ev->root, "meta"), ev->seq)) < 0 ||
+	    (rc = read_meta_of(&meta, ap, ev, az, NULL)) < 0 ||
 	    (rc = eakte_cjson__get_string(&title, meta, "title")) < 0)
 		goto out;
 	bind_text(st, 1, az);
@@ -441,7 +484,7 @@ static int apply_vorgang(applier *ap, const eakte_ev *ev)
 	if ((rc = eakte_cjson__get_string(&az, ev->root, "akte")) < 0 ||
 	    (rc = eakte_cjson__get_int(&n, ev->root, "vorgang")) < 0 ||
 	    (rc = akte_id(&id, ap, az, ev->seq)) < 0 ||
-	    (rc = read_meta(&meta, ap->a, json_object_get(ev->root, "meta"), ev->seq)) < 0 ||
+	    (rc = read_meta_of(&meta, ap, ev, az, NULL)) < 0 ||
 	    (rc = eakte_cjson__get_string(&title, meta, "title")) < 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);
@@ -608,7 +651,7 @@ static int apply_file(applier *ap, const eakte_ev *ev)
 
 	if ((rc = eakte_event__file_refs(&f, ev)) < 0 ||
 	    (rc = akte_id_label(&akte, &label, ap, f.akte, ev->seq)) < 0 ||
-	    (rc = read_meta(&meta, ap->a, json_object_get(ev->root, "meta"), ev->seq)) < 0 ||
+	    (rc = read_meta_of(&meta, ap, ev, f.akte, NULL)) < 0 ||
 	    (rc = eakte_cjson__get_string(&title, meta, "title")) < 0 ||
 	    (rc = eakte_cjson__get_string(&filename, meta, "filename")) < 0)
 		goto out;
@@ -710,7 +753,7 @@ static int apply_meta(applier *ap, const eakte_ev *ev)
 	int rc;
 
 	if ((rc = eakte_cjson__get_string(&uuid, ev->root, "doc")) < 0 ||
-	    (rc = read_meta(&meta, ap->a, json_object_get(ev->root, "meta"), ev->seq)) < 0 ||
+	    (rc = read_meta_of(&meta, ap, ev, NULL, uuid)) < 0 ||
 	    (rc = eakte_cjson__get_string(&title, meta, "title")) < 0 ||
 	    (rc = eakte_cjson__get_string(&filename, meta, "filename")) < 0)
 		goto out;
@@ -776,8 +819,10 @@ static int apply_event(applier *ap, const char *json, size_t len, uint64_t seq)
 		rc = apply_vorgang(ap, &ev);
 	else if (strcmp(ev.action, "akte-close") == 0)
 		rc = apply_close(ap, &ev, 1);
-	else if (strcmp(ev.action, "akte-reopen") == 0)
-		rc = apply_close(ap, &ev, 0);
+	else if (strcmp(ev.action, "akte-reopen") == 0 && (rc = apply_close(ap, &ev, 0)) == 0)
+		rc = eakte_life__apply(ap->ix->db, &ev);
+	else if (strcmp(ev.action, "akte-reopen") != 0 && eakte_life__is_event(ev.action))
+		rc = eakte_life__apply(ap->ix->db, &ev);
 	/* Other actions (genesis, ...) do not change what the index holds. */
 	eakte_event__free(&ev);
 	return rc;
@@ -1205,6 +1250,7 @@ int eakte_index__for_writer(eakte_index **out, eakte_archive *a)
 		if ((rc = eakte_index__catch_up(a->index, a)) < 0)
 			return rc;
 		*out = a->index;
+		eakte_dispose__purge_pending(a, a->index);
 		return 0;
 	}
 	rc = eakte_index__open(&ix, a->path, 1);
@@ -1230,6 +1276,9 @@ int eakte_index__for_writer(eakte_index **out, eakte_archive *a)
 	}
 	a->index = ix;
 	*out = ix;
+	/* A disposal whose removal a crash interrupted is finished now; if it
+	 * fails again, that is a warning and the next writer tries. */
+	eakte_dispose__purge_pending(a, ix);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
  * journal.h; docs/format.md has the same for people.
  */
 #include "journal.h"
+#include "life.h"
 #include "cjson.h"
 #include "encode.h"
 #include "fsutil.h"
@@ -505,6 +506,11 @@ static int state_changes(eakte_txn *t, const char *json, size_t len)
 	if (strcmp(ev.action, "meta") == 0 || strcmp(ev.action, "akte-create") == 0 ||
 	    strcmp(ev.action, "vorgang-create") == 0) {
 		rc = record_state_changes(t, &ev, json, len);
+		eakte_event__free(&ev);
+		return rc;
+	}
+	if (strcmp(ev.action, "dispose") == 0) {
+		rc = eakte_dispose__state_changes(t, &ev);
 		eakte_event__free(&ev);
 		return rc;
 	}

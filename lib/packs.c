@@ -854,7 +854,8 @@ static int remove_pack(int pack_fd, const char *name)
  * them is written once (libgit2's indexer refuses duplicates) with
  * memory independent of the number of objects.
  */
-static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_dir)
+static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_dir,
+	int (*keep)(const git_oid *oid, void *payload), void *payload)
 {
 	idx_view *ix = NULL;
 	eakte_packw *w = NULL;
@@ -878,8 +879,11 @@ static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_di
 		}
 	}
 	while ((src = merge_next(ix, k)) >= 0) {
-		merge_skip(ix, k, ix[src].oids + (size_t)ix[src].next * 20);
-		count++;
+		git_oid oid;
+		memcpy(oid.id, ix[src].oids + (size_t)ix[src].next * 20, 20);
+		if (keep == NULL || keep(&oid, payload))
+			count++;
+		merge_skip(ix, k, oid.id);
 	}
 	if (count == 0 || count > UINT32_MAX) {
 		rc = eakte_error__set(EAKTE_EIO, "the packs to merge hold %llu objects", (unsigned long long)count);
@@ -897,6 +901,10 @@ static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_di
 		git_object_t type;
 
 		memcpy(oid.id, ix[src].oids + (size_t)ix[src].next * 20, 20);
+		if (keep != NULL && !keep(&oid, payload)) {
+			merge_skip(ix, k, oid.id);
+			continue;
+		}
 		{
 			/* A whole object (not a delta, whose base may sit in another
 			 * pack) is copied compressed as it is: no inflate and deflate
@@ -935,7 +943,7 @@ static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_di
 		git_oid oid;
 		for (uint32_t j = 0; j < ix[i].n; j++) {
 			memcpy(oid.id, ix[i].oids + (size_t)j * 20, 20);
-			if (!merged->exists(merged, &oid)) {
+			if ((keep == NULL || keep(&oid, payload)) && !merged->exists(merged, &oid)) {
 				rc = eakte_error__set(EAKTE_EIO, "the merged pack pack-%s lacks objects of %s; "
 					"nothing was removed", hex, v[i].name);
 				goto out;
@@ -992,9 +1000,35 @@ int eakte_packs__consolidate(const char *objects_dir, int objects_fd, size_t thr
 		rc = eakte_error__set(EAKTE_EINVALID, "archive path too long: %s", objects_dir);
 		goto out;
 	}
-	if ((rc = merge_packs(v, k, pack_fd, pack_dir)) < 0)
+	if ((rc = merge_packs(v, k, pack_fd, pack_dir, NULL, NULL)) < 0)
 		goto out;
 	*merged = k;
+out:
+	free(v);
+	close(pack_fd);
+	return rc;
+}
+
+int eakte_packs__rewrite(const char *objects_dir, int objects_fd, int (*keep)(const git_oid *oid, void *payload),
+	void *payload)
+{
+	pack_entry *v = NULL;
+	size_t n = 0;
+	char pack_dir[4200];
+	int pack_fd, rc;
+
+	pack_fd = openat(objects_fd, "pack", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (pack_fd < 0)
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot open store.git/objects/pack");
+	if ((rc = list_packs(pack_fd, &v, &n)) < 0)
+		goto out;
+	if ((size_t)snprintf(pack_dir, sizeof(pack_dir), "%s/pack", objects_dir) >= sizeof(pack_dir)) {
+		rc = eakte_error__set(EAKTE_EINVALID, "archive path too long: %s", objects_dir);
+		goto out;
+	}
+	/* All of them, big ones too: any pack may hold what must go. */
+	if (n > 0)
+		rc = merge_packs(v, n, pack_fd, pack_dir, keep, payload);
 out:
 	free(v);
 	close(pack_fd);

@@ -58,6 +58,15 @@ int eakte_packs__rescan(eakte_packs *p);
 int eakte_packs__consolidate(const char *objects_dir, int objects_fd, size_t threshold, size_t *merged);
 
 /*
+ * Rewrite every pack into one that holds only the objects for which
+ * keep() returns 1 (disposal: what the refs still reach).  The new pack is
+ * durable before the old ones are removed; a crash in between leaves
+ * both, and running it again finishes the job.  Reopen the odb afterwards.
+ */
+int eakte_packs__rewrite(const char *objects_dir, int objects_fd, int (*keep)(const git_oid *oid, void *payload),
+	void *payload);
+
+/*
  * A pack written as a stream: whole objects (no deltas) deflated at level
  * 1 into a temporary file, so memory does not grow with the pack (but for
  * 32 bytes per object).  `count` objects must be added before finish,

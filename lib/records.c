@@ -14,6 +14,7 @@
 #include "event.h"
 #include "index.h"
 #include "journal.h"
+#include "life.h"
 #include "plan.h"
 #include "records.h"
 
@@ -302,7 +303,8 @@ int eakte_vorgang_create(eakte_archive *a, const char *az, const char *title, co
 		return rc;
 	if (title != NULL && (rc = eakte_records__check_text("the title", title, EAKTE_MAX_TITLE, 0)) < 0)
 		return rc;
-	if ((rc = eakte_index__akte(&akte, ix, az)) < 0)
+	if ((rc = eakte_index__akte(&akte, ix, az)) < 0 ||
+	    (rc = eakte_life__refuse_disposed(ix, az, "nothing can be added to it")) < 0)
 		return rc;
 	if (akte.closed)
 		return eakte_error__set(EAKTE_EPOLICY, "Akte %s was closed (zdA) on %s; reopen it with `eakte akte reopen %s` first",
@@ -405,6 +407,8 @@ int eakte_akte_reopen(eakte_archive *a, const char *az, const char *actor)
 
 	if ((rc = writer_index(&ix, a)) < 0 || (rc = eakte_records__check_az(az)) < 0 ||
 	    (rc = eakte_index__akte(&akte, ix, az)) < 0)
+		return rc;
+	if ((rc = eakte_life__refuse_disposed(ix, az, "it cannot be reopened")) < 0)
 		return rc;
 	if (!akte.closed)
 		return eakte_error__set(EAKTE_EPOLICY, "Akte %s is open; only a closed Akte can be reopened", az);
@@ -529,7 +533,7 @@ int eakte_meta_set(eakte_archive *a, const char *doc, const char *title, const c
 	if (title != NULL && (rc = eakte_records__check_text("the title", title, EAKTE_MAX_TITLE, 0)) < 0)
 		return rc;
 	if ((rc = eakte_index__doc(&d, ix, doc)) < 0)
-		return rc;
+		return eakte_dispose__doc_missing(a, doc, rc);
 	{
 		eakte_index_akte akte;
 		if ((rc = eakte_index__akte(&akte, ix, d.akte)) < 0)
@@ -613,6 +617,9 @@ int eakte_reindex(eakte_archive *a)
 	if ((rc = eakte_index__clear(ix)) < 0 || (rc = eakte_index__catch_up(ix, a)) < 0)
 		return eakte_error__wrap(rc, "rebuilding the index");
 	rc = eakte_index__extract(ix, a, 0);
+	/* The rebuild marked every disposal's removal as pending again: check
+	 * it now (idempotent) rather than leave it to the next writer. */
+	eakte_dispose__purge_pending(a, ix);
 	return rc < 0 ? rc : 0;
 }
 

@@ -14,6 +14,7 @@
 #include "archive.h"
 #include "cjson.h"
 #include "index.h"
+#include "life.h"
 #include "journal.h"
 #include "query.h"
 
@@ -642,6 +643,12 @@ int eakte_akte_json(char **out, eakte_archive *a, const char *az)
 		     "FROM doc d JOIN akte a ON a.id = d.akte_id WHERE a.az = ?1 ORDER BY d.ftsrow", dcols, 8, az, NULL)) < 0) {
 		json_decref(akte);
 		json_decref(vs);
+		return rc;
+	}
+	if ((rc = eakte_life__akte_json(eakte_index__db(ix), az, akte)) < 0) {
+		json_decref(akte);
+		json_decref(vs);
+		json_decref(ds);
 		return rc;
 	}
 	if (json_object_set_new(akte, "vorgaenge", vs) < 0 || json_object_set_new(akte, "documents", ds) < 0 ||

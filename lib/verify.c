@@ -24,6 +24,7 @@
 #include "fsutil.h"
 #include "index.h"
 #include "journal.h"
+#include "life.h"
 #include "note.h"
 #include "package.h"
 #include "sshsig.h"
@@ -64,6 +65,7 @@ typedef struct {
 	uint8_t event_oid[EAKTE_OID_LEN];
 	uint64_t size;
 	int seen;                   /* bit 1 content, 2 meta, 4 event */
+	uint64_t disposed;          /* the dispose event that removed it, or 0 */
 } filed;
 
 /* A metadata object named by a records event (meta, akte-create,
@@ -72,6 +74,7 @@ typedef struct {
 	char path[192];
 	uint64_t seq;
 	uint8_t oid[EAKTE_OID_LEN], sha[EAKTE_HASH_LEN];
+	uint64_t disposed;          /* the dispose event that removed it, or 0 */
 } metaref;
 
 typedef struct {
@@ -88,6 +91,8 @@ typedef struct {
 	char origin[256];
 	uint64_t state_size;
 	uint64_t n_docs;            /* documents (first versions) filed */
+	uint64_t gone_docs, gone_versions; /* of them disposed of */
+	eakte_lifev *life;          /* disposals (lifeverify.c) */
 	pthread_mutex_t git_mu;     /* libgit2 reads from the content workers, one at a time */
 } vctx;
 
@@ -192,6 +197,14 @@ static void check_metas(vctx *v)
 
 		if (m->seq >= v->state_size)
 			continue; /* filed after the state was last written */
+		if (m->disposed > 0) {
+			if (m->disposed < v->state_size && eakte_state__entry(oid, v->a, m->path) == 0) {
+				fail(v, "state", (int64_t)m->disposed, "event %" PRIu64 " disposed of the metadata object of event %"
+					PRIu64 " (%s), but it is still in the archive state", m->disposed, m->seq, m->path);
+				return;
+			}
+			continue;
+		}
 		if (eakte_state__entry(oid, v->a, m->path) < 0) {
 			fail(v, "object", (int64_t)m->seq, "the metadata object of event %" PRIu64 " (%s) is missing from the archive "
 				"and no disposal event records its removal", m->seq, m->path);
@@ -348,6 +361,12 @@ static int check_journal(vctx *v)
 				eakte_journal__jcommit_free(&c);
 				free(list);
 				eakte_import__check_free(&imp);
+				return rc;
+			}
+			if (v->r->ok && (rc = eakte_lifev__event(v->life, &ev)) < 0) {
+				eakte_event__free(&ev);
+				eakte_journal__jcommit_free(&c);
+				free(list);
 				return rc;
 			}
 			if (v->r->ok && strcmp(ev.action, "file") == 0 && (rc = record_file(v, &ev, c.json, c.len)) < 0) {
@@ -516,6 +535,11 @@ static int state_entry(const char *doc, int64_t version, const char *suffix, con
 		fail(v, "state", (int64_t)f->seq, "document %s: unexpected entry %lld.%s in the archive state", doc, (long long)version, suffix);
 		return 1;
 	}
+	if (f->disposed > 0 && f->disposed < v->state_size) {
+		fail(v, "state", (int64_t)f->disposed, "event %" PRIu64 " disposed of document %s, but its %lld.%s is still "
+			"in the archive state", f->disposed, doc, (long long)version, suffix);
+		return 1;
+	}
 	if (memcmp(expected, oid, EAKTE_OID_LEN) != 0) {
 		eakte_hex__encode(e, expected, EAKTE_OID_LEN);
 		eakte_hex__encode(a, oid, EAKTE_OID_LEN);
@@ -548,6 +572,8 @@ static void check_state(vctx *v)
 		filed *f = &v->files[i];
 		if (f->seq >= v->state_size)
 			continue; /* filed after the state was last written (an interrupted write) */
+		if (f->disposed > 0)
+			continue; /* removed by a dispose event that verified */
 		if (f->seen != 7) {
 			fail(v, "object", (int64_t)f->seq, "document %s (filed in event %" PRIu64 ") is missing from the archive and no disposal event records its removal",
 				f->doc, f->seq);
@@ -578,8 +604,8 @@ static int hash_object(vctx *v, const filed *f, const uint8_t oid[EAKTE_OID_LEN]
 		pthread_mutex_lock(&v->git_mu);
 		if (git_blob_lookup(&blob, v->a->repo, &g) < 0) {
 			pthread_mutex_unlock(&v->git_mu);
-			snprintf(msg, msg_len, "document %s (event %" PRIu64 "): %s object %s is missing",
-				f->doc, f->seq, what, name);
+			snprintf(msg, msg_len, "document %s (event %" PRIu64 "): %s object %s is missing and no disposal "
+				"event records its removal", f->doc, f->seq, what, name);
 			return 1;
 		}
 		info.size = (uint64_t)git_blob_rawsize(blob);
@@ -754,18 +780,45 @@ static void check_index(vctx *v)
 	}
 	if (applied < v->n)
 		goto out; /* behind, not wrong: it catches up */
-	versions = v->nfiles;
+	versions = v->nfiles - v->gone_versions;
 	if (sqlite3_prepare_v2(eakte_index__db(ix), "SELECT (SELECT count(*) FROM doc), (SELECT count(*) FROM version)",
 		    -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
 		n_docs = sqlite3_column_int64(st, 0);
 		n_versions = sqlite3_column_int64(st, 1);
 	}
-	if (n_versions != (int64_t)versions || n_docs != (int64_t)v->n_docs)
+	if (n_versions != (int64_t)versions || n_docs != (int64_t)(v->n_docs - v->gone_docs))
 		fail(v, "index", -1, "index drift: the index lists %" PRId64 " documents in %" PRId64 " versions, the journal "
-			"%" PRIu64 " in %" PRIu64 "; `eakte reindex` rebuilds it", n_docs, n_versions, v->n_docs, versions);
+			"%" PRIu64 " in %" PRIu64 " (not counting disposed ones); `eakte reindex` rebuilds it", n_docs, n_versions,
+			v->n_docs - v->gone_docs, versions);
 out:
 	sqlite3_finalize(st);
 	eakte_index__close(ix);
+}
+
+/* Dispose events against the journal; then excuse what they removed. */
+static int check_disposals(vctx *v)
+{
+	char msg[1024];
+	int64_t seq = -1;
+	int rc = eakte_lifev__check(v->life, msg, sizeof(msg), &seq);
+
+	if (rc < 0)
+		return rc;
+	if (rc > 0) {
+		fail(v, "event", seq, "%s", msg);
+		return 0;
+	}
+	for (size_t i = 0; i < v->nfiles; i++) {
+		filed *f = &v->files[i];
+		if ((f->disposed = eakte_lifev__doc_disposed(v->life, f->doc)) > 0) {
+			v->gone_versions++;
+			if (f->version == 1)
+				v->gone_docs++;
+		}
+	}
+	for (size_t i = 0; i < v->nmetas; i++)
+		v->metas[i].disposed = eakte_lifev__meta_disposed(v->life, v->metas[i].seq);
+	return 0;
 }
 
 int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify_options *opts)
@@ -791,7 +844,14 @@ int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify
 	v.r->ok = 1;
 	v.r->seq = -1;
 	v.state_size = a->state_size;
+	if ((rc = eakte_lifev__new(&v.life)) < 0) {
+		free(v.r);
+		pthread_mutex_destroy(&v.git_mu);
+		return rc;
+	}
 	if ((rc = check_journal(&v)) < 0)
+		goto out;
+	if (v.r->ok && (rc = check_disposals(&v)) < 0)
 		goto out;
 	snprintf(v.r->origin, sizeof(v.r->origin), "%s", v.origin);
 	if (v.r->ok)
@@ -810,6 +870,7 @@ int eakte_verify(eakte_verify_report **out, eakte_archive *a, const eakte_verify
 		check_index(&v);
 out:
 	pthread_mutex_destroy(&v.git_mu);
+	eakte_lifev__free(v.life);
 	free(v.leaves);
 	free(v.files);
 	free(v.metas);

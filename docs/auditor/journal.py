@@ -50,11 +50,40 @@ def split_note(path, work, name):
     return origin, size, root
 
 
+def uid(actor):
+    return actor.split(":")[1] if actor.startswith("unix:") else actor
+
+
+def check_dispose(ev, filed, doc_akte, metas, proposals):
+    """A dispose event (docs/format.md): its removed list is exactly what
+    the journal filed for the Akte, and its proposal was made by another
+    person.  The objects it lists are excused from step 4."""
+    i, akte = ev["seq"], ev["akte"]
+    want = sorted((d, v, c, m) for (d, v), (a, c, m, _, _) in filed.items() if a == akte)
+    got = sorted((d["doc"], d["version"], d["content"], d["meta"]) for d in ev["removed"]["docs"])
+    if want != got:
+        sys.exit(f"event {i}: the disposal of Akte {akte} does not list exactly the documents filed into it")
+    want = sorted((s, h) for s, a, d, h in metas if (a or doc_akte.get(d)) == akte)
+    got = sorted((m["seq"], m["sha256"]) for m in ev["removed"]["metas"])
+    if want != got:
+        sys.exit(f"event {i}: the disposal of Akte {akte} does not list exactly its metadata objects")
+    p = proposals.get(ev["proposal"])
+    if p is None or p[0] != akte or p[1] != ev["proposed_by"]:
+        sys.exit(f"event {i}: proposal {ev['proposal']} is no earlier proposal for Akte {akte} by {ev['proposed_by']}")
+    if uid(p[1]) == uid(ev["actor"]) or "hotfolder:" in (p[1][:10], ev["actor"][:10]):
+        sys.exit(f"event {i}: proposed and approved by the same person (four-eyes principle broken)")
+
+
 def main():
     work, n, checkpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     saved = sys.argv[4] if len(sys.argv) > 4 else None
     leaves = []
     contents = []
+    filed = {}       # (doc, version) -> (akte, content sha256, meta sha256, seq)
+    doc_akte = {}    # doc -> akte
+    metas = []       # (seq, akte or None, doc or None, sha256) of meta, akte-create, vorgang-create
+    proposals = {}   # seq -> (akte, actor)
+    gone = set()     # (doc, version) removed by a dispose event
     prev = "0" * 64
     for i in range(n):
         raw = open(f"{work}/event.{i}", "rb").read()
@@ -73,8 +102,21 @@ def main():
                 sys.exit("event 0 is not the genesis event")
             open(f"{work}/genesis.key", "wb").write(base64.b64decode(ev["key"]["public"]))
             origin = ev["origin"]
-        if ev["action"] == "file":
-            contents.append(f"{ev['content']['oid']} {ev['content']['sha256']} {ev['doc']}")
+        a = ev["action"]
+        if a == "file":
+            filed[(ev["doc"], ev["version"])] = (ev["akte"], ev["content"]["sha256"], ev["meta"]["sha256"], i,
+                                                 ev["content"]["oid"])
+            doc_akte[ev["doc"]] = ev["akte"]
+        elif a in ("meta", "akte-create", "vorgang-create"):
+            metas.append((i, ev.get("akte"), ev.get("doc"), ev["meta"]["sha256"]))
+        elif a == "dispose-propose":
+            proposals[i] = (ev["akte"], ev["actor"])
+        elif a == "dispose":
+            check_dispose(ev, filed, doc_akte, metas, proposals)
+            gone.update((d["doc"], d["version"]) for d in ev["removed"]["docs"])
+    for (doc, version), (akte, sha, _, _, oid) in filed.items():
+        if (doc, version) not in gone:
+            contents.append(f"{oid} {sha} {doc}")
     cp_origin, size, root = split_note(checkpoint, work, "checkpoint")
     if cp_origin != origin:
         sys.exit(f"checkpoint origin {cp_origin} is not the archive's {origin}")

@@ -213,3 +213,104 @@ def test_allocation_failures_sampled(template, tmp_path, name):
         f.write(f"{name} alloc {points} sampled of {total} allocations, {failed} failed "
                 f"({libgit2_crashes} of them crashes inside libgit2)\n")
     assert points >= MIN_POINTS, f"{name}/alloc: only {points} failure points"
+
+
+# Disposal (issue 5): every I/O call of `dispose approve` fails in turn, or
+# the process crashes there.  Afterwards (and after the next writer, which
+# finishes an interrupted removal) the Akte is disposed of completely or not
+# at all: with the dispose event in the journal, no byte of its documents
+# is left in store.git; without it, every document is still there.
+
+DISPOSE_MARK = "QzFaultMarker7c1e"
+
+
+PROPOSER = ("eakte-t-fproposer", "eakte-tg-fproposer")
+
+
+@pytest.fixture(scope="module")
+def dispose_template(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.fail("the dispose loop needs root to create a second Unix user (CI runs as root)")
+    user, group = PROPOSER
+    subprocess.run(["userdel", user], capture_output=True)
+    subprocess.run(["groupdel", group], capture_output=True)
+    subprocess.run(["groupadd", "--system", group], check=True)
+    subprocess.run(["useradd", "--system", "--no-create-home", "-g", group, user], check=True)
+    base = tmp_path_factory.mktemp("dispose-faults")
+    a = base / "archive"
+    subprocess.run([EAKTE, "init", str(a), "--origin", "faults.example/eakte"], check=True, capture_output=True)
+    run(a, "plan", "import", ROOT / "docs" / "aktenplan.csv", check=0)
+    run(a, "akte", "create", "--plan", "32.10.01", "--az", "V-1", "--title", f"Akte {DISPOSE_MARK}", check=0)
+    run(a, "akte", "create", "--plan", "32.10.01", "--az", "K-1", check=0)
+    d = base / "docs"
+    d.mkdir()
+    (d / "a.txt").write_text(f"Antrag {DISPOSE_MARK}\n")
+    (d / "b.pdf").write_bytes(b"%PDF-1.4\n" + DISPOSE_MARK.encode() + os.urandom(5000) + b"\n%%EOF\n")
+    (d / "a2.txt").write_text(f"Zweite Fassung {DISPOSE_MARK}\n")
+    (d / "k.txt").write_text("bleibt\n")
+    doc = run(a, "file", d / "a.txt", d / "b.pdf", "--akte", "V-1", "--title", f"T {DISPOSE_MARK}",
+              check=0).stdout.decode().split()
+    run(a, "file", "--new-version-of", doc[0], d / "a2.txt", check=0)
+    run(a, "file", d / "k.txt", "--akte", "K-1", check=0)
+    run(a, "akte", "close", "V-1", "--date", "2000-01-01", check=0)
+    # the first of the four eyes is another Unix user (with CAP_DAC_OVERRIDE
+    # for root's archive); the approver in the loop is root
+    env = dict(os.environ)
+    env.pop("EAKTE_ARCHIVE", None)
+    p = subprocess.run(["setpriv", f"--reuid={user}", f"--regid={group}", "--init-groups", "--inh-caps=+dac_override",
+                        "--ambient-caps=+dac_override", EAKTE, "--archive", str(a), "dispose", "propose", "V-1",
+                        "--reason", "Frist abgelaufen"], capture_output=True, text=True, env=env)
+    assert p.returncode == 0, p.stderr
+    oids = [e["content"]["oid"] for e in journal(a) if e["action"] == "file" and e["akte"] == "V-1"]
+    yield a, int(p.stdout), oids
+    subprocess.run(["userdel", user], capture_output=True)
+    subprocess.run(["groupdel", group], capture_output=True)
+
+
+def disposal_state(work, oids):
+    """'done' (event, nothing left), 'none' (no event, all there), or what is wrong."""
+    ev = [e for e in journal(work) if e["action"] == "dispose"]
+    objs = work / "store.git" / "objects"
+    present = [o for o in oids if (objs / o[:2] / o[2:]).exists()]
+    dump = subprocess.run(["git", "-C", str(work / "store.git"), "cat-file", "--batch-all-objects", "--batch"],
+                          capture_output=True).stdout
+    leaked = DISPOSE_MARK.encode() in dump or any(
+        DISPOSE_MARK.encode() in p.read_bytes() for p in work.rglob("*") if p.is_file())
+    if ev:
+        return "done" if not present and not leaked else f"disposed, but left {present} leaked={leaked}"
+    return "none" if len(present) == len(oids) else f"not disposed, but objects are gone: {present}"
+
+
+@pytest.mark.parametrize("mode,errname", MODES)
+def test_dispose_every_io_call_fails_in_turn(dispose_template, tmp_path, mode, errname):
+    a, prop, oids = dispose_template
+    args, added = ["dispose", "approve", prop], 1
+    before = len(journal(a))
+    total = count_calls(a, args, tmp_path / "count")
+    points = 0
+    outcomes = set()
+    for n in range(1, total + 2):
+        work = tmp_path / f"w{n}"
+        shutil.copytree(a, work)
+        rep = tmp_path / f"rep{n}"
+        fault = {"EAKTE_FAULT_CLASS": IO, "EAKTE_FAULT_N": n, "EAKTE_FAULT_MODE": mode,
+                 "EAKTE_FAULT_ERRNO": errname or "EIO", "EAKTE_FAULT_REPORT": rep}
+        p = run(work, *args, fault=fault)
+        injected = rep.exists() and "injected" in rep.read_text()
+        if not injected:
+            assert p.returncode == 0, (n, p.stderr.decode(errors="replace"))
+            assert disposal_state(work, oids) == "done"
+            shutil.rmtree(work)
+            break
+        points += 1
+        # check_iteration runs the next writer (a retry, or `akte create`)
+        outcomes.add(check_iteration(work, "dispose", args, added, before, p, rep.read_text().split()[1], mode,
+                                     errname or "EIO"))
+        state = disposal_state(work, oids)
+        assert state == "done", (n, mode, state, p.stderr.decode(errors="replace"))
+        shutil.rmtree(work)
+    with open(tmp_path.parent.parent / "fault-points.txt", "a") as f:
+        f.write(f"dispose {mode} {points} of {total} calls\n")
+    assert points >= MIN_POINTS, f"dispose/{mode}: only {points} failure points"
+    if mode != "persist":
+        assert outcomes == {0, added}, (mode, outcomes)

@@ -19,7 +19,7 @@ from conftest import PLAN, SOURCE_ROOT, run
 SCHEMA_DIR = SOURCE_ROOT / "schema"
 SCHEMA_FILES = [
     "event-v1", "log-v1", "doc-v1", "verify-v1",
-    "plan-v1", "akte-v1", "akten-v1", "tree-v1", "history-v1", "search-v1",
+    "plan-v1", "akte-v1", "akten-v1", "tree-v1", "history-v1", "search-v1", "retention-v1", "holds-v1",
 ]
 
 # A 1x1 PNG (signature and IHDR are what MIME detection looks at).

@@ -333,6 +333,89 @@ EAKTE_EXTERN int eakte_journal_refusal(eakte_archive *archive, const char *actor
 	const char *reason);
 
 /* ------------------------------------------------------------------ */
+/* Retention, legal holds, four-eyes disposal (docs/retention.md)       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Retention (Aufbewahrungsfrist) of an Akte: the latest retention set on
+ * it with eakte_retention_set(), else its Aktenplan code's.  Open Akten
+ * never expire.  For an Akte closed (zdA) in year Y with N years the
+ * retention ends on Y+N-12-31 and the Akte is due for disposal from
+ * Y+N+1-01-01 on.  "unbefristet" never ends.
+ *
+ * Reasons are kept forever in the journal (they outlive the record, as
+ * its Löschprotokoll): one line, at most 1024 bytes, and they must not
+ * contain personal data.  `actor` NULL means the calling Unix user; a
+ * daemon passes its peer's identity.
+ */
+
+/** Retention value meaning "unbefristet" (never ends). */
+#define EAKTE_RETENTION_UNBEFRISTET (-1)
+
+/** Set the retention of Akte `az` to `years` (0..200) or
+ *  EAKTE_RETENTION_UNBEFRISTET, for `reason` (required).  A
+ *  retention-set event; EAKTE_EPOLICY for a disposed Akte. */
+EAKTE_EXTERN int eakte_retention_set(eakte_archive *archive, const char *az, int years, const char *reason,
+	const char *actor);
+
+/** The retention of Akte `az` as JSON: the years and how they were derived
+ *  (plan code or the retention-set event), the zdA date, the end date,
+ *  the archival value, active holds, disposal.  Free with eakte_free(). */
+EAKTE_EXTERN int eakte_retention_json(char **out, eakte_archive *archive, const char *az);
+
+/** The Akten whose retention has ended before `at` (YYYY-MM-DD; NULL:
+ *  today), with archival value, holds, exports and open proposals, as
+ *  JSON.  Disposed Akten are not listed. */
+EAKTE_EXTERN int eakte_retention_due_json(char **out, eakte_archive *archive, const char *at);
+
+/** Put a legal hold (Löschsperre) on Akte `az`; `case_id` (may be NULL)
+ *  names the case, at most 256 bytes.  *hold_out (may be NULL) gets the
+ *  hold's id, the seq of its hold-set event.  Any active hold blocks
+ *  disposal. */
+EAKTE_EXTERN int eakte_hold_set(eakte_archive *archive, const char *az, const char *reason, const char *case_id,
+	const char *actor, uint64_t *hold_out);
+
+/** Release hold `hold` of Akte `az`.  EAKTE_ENOTFOUND if the Akte has no
+ *  such hold, EAKTE_EPOLICY if it was released already. */
+EAKTE_EXTERN int eakte_hold_release(eakte_archive *archive, const char *az, uint64_t hold, const char *reason,
+	const char *actor);
+
+/** Holds as JSON: of Akte `az` (NULL: all Akten); only active ones unless
+ *  `all`. */
+EAKTE_EXTERN int eakte_hold_list_json(char **out, eakte_archive *archive, const char *az, int all);
+
+/**
+ * Propose the disposal of Akte `az` (first of the four eyes).  Refused
+ * with EAKTE_EPOLICY and the reason when the Akte is open, its retention
+ * has not ended, a hold is active, it has archival value A or B and no
+ * export after its zdA, it has an open proposal already, or the actor is a
+ * hotfolder.  *proposal_out (may be NULL) gets the proposal's id, the seq
+ * of the dispose-propose event.
+ */
+EAKTE_EXTERN int eakte_dispose_propose(eakte_archive *archive, const char *az, const char *reason, const char *actor,
+	uint64_t *proposal_out);
+
+/**
+ * Approve proposal `proposal` (second of the four eyes) and dispose of
+ * the Akte: the dispose event (the Löschprotokoll: what, why, who proposed,
+ * who approved, the hashes of everything removed) and the state without
+ * the Akte are one commit; then content and descriptive metadata of every
+ * version of every document, and the Akte's and Vorgänge's metadata, are
+ * physically removed from store.git and the index.  Refused
+ * (EAKTE_EPOLICY, reason named) for the reasons of eakte_dispose_propose()
+ * checked again, and when the approver is the proposer (same Unix uid),
+ * the proposal is unknown, already approved, or older than the Akte's
+ * latest zdA or reopening.  *seq_out (may be NULL) gets the dispose
+ * event's seq.  If the removal after the commit point fails, the disposal
+ * stands, eakte_archive_warning() says so and the next writer finishes it.
+ */
+EAKTE_EXTERN int eakte_dispose_approve(eakte_archive *archive, uint64_t proposal, const char *actor,
+	uint64_t *seq_out);
+
+/** Open disposal proposals as JSON (with whether each is stale). */
+EAKTE_EXTERN int eakte_dispose_list_json(char **out, eakte_archive *archive);
+
+/* ------------------------------------------------------------------ */
 /* Reading the records structure (JSON, schemas in schema/)            */
 /* ------------------------------------------------------------------ */
 
