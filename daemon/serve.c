@@ -595,7 +595,12 @@ static int op_export(conn *c, json_t *id, json_t *req, const int *fds, size_t nf
 	job.call = run_export_record;
 	job.arg = &x;
 	writer_submit(c->ctx->writer, &job);
-	if (job.rc < 0)
+	/* An event that may be in the journal must not lose its package: the
+	 * client links the file only on success, so this is one (the daemon's
+	 * log has the error). */
+	if (job.rc < 0 && res.maybe_recorded)
+		fprintf(stderr, "eakted: export of %s by %s: %s; the package was kept\n", eo.akte, c->actor, job.error);
+	else if (job.rc < 0)
 		return respond_error(c, id, job.rc, "%s", job.error);
 	return respond(c, id, json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "sha256", res.sha256,
 		"size", (json_int_t)res.size, "checkpoint", (json_int_t)res.checkpoint, "events", (json_int_t)res.events,

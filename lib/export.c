@@ -188,6 +188,14 @@ static int collect(xctx *x, uint64_t size)
 	}
 	if (!x->found)
 		return eakte_error__set(EAKTE_ENOTFOUND, "Akte %s does not exist; see `eakte akte ls`", x->az);
+	/* After a disposal nothing of the records is left to export: say so,
+	 * rather than report the metadata objects as missing. */
+	for (size_t i = 0; i < x->n; i++)
+		if (strcmp(x->ev[i].ev.action, "dispose") == 0)
+			return eakte_error__set(EAKTE_EPOLICY, "Akte %s was disposed of on %.10s by event %" PRIu64
+				" (proposal %" PRId64 "): its documents and metadata are gone; the packages exported before are "
+				"what remains (`eakte log` lists their export events)", x->az, x->ev[i].ev.time, x->ev[i].seq,
+				(int64_t)json_integer_value(json_object_get(x->ev[i].ev.root, "proposal")));
 	/* Only the plan events that define the Akte's code. */
 	for (size_t i = 0; i < x->n; i++) {
 		if (strcmp(x->ev[i].ev.action, "plan") == 0 && !plan_has_code(&x->ev[i].ev, x->plan)) {
@@ -729,8 +737,13 @@ static int xd_model(json_t **out, xctx *x, const json_t *akte, json_t *files)
 	plan = json_pack("{s:O}", "code", json_object_get(json_object_get(akte, "plan"), "code"));
 	if (plan != NULL && json_is_string(json_object_get(json_object_get(akte, "plan"), "title")))
 		json_object_set(plan, "title", json_object_get(json_object_get(akte, "plan"), "title"));
+	/* A paper file taken over may be closed (zdA) before it was created in
+	 * eakte: its Laufzeit then begins no later than it ended. */
+	const json_t *opened = json_object_get(akte, "opened");
+	if (json_is_string(closed) && json_is_string(opened) && strcmp(json_string_value(closed), json_string_value(opened)) < 0)
+		opened = closed;
 	ak = json_pack("{s:O, s:O, s:s, s:o, s:O, s:O, s:O, s:O, s:O}", "az", json_object_get(akte, "az"),
-		"title", json_object_get(akte, "title"), "uuid", uuid, "plan", plan, "opened", json_object_get(akte, "opened"),
+		"title", json_object_get(akte, "title"), "uuid", uuid, "plan", plan, "opened", opened,
 		"retention", json_object_get(akte, "retention"), "value", json_object_get(akte, "value"),
 		"vorgaenge", vgs, "documents", docs);
 	if (ak == NULL || (json_is_string(closed) && json_object_set(ak, "closed", (json_t *)closed) < 0)) {
@@ -767,9 +780,10 @@ static int put_xdomea(xctx *x, const json_t *akte)
 	if ((rc = xd_model(&model, x, akte, files)) < 0)
 		goto out;
 	if ((rc = eakte_xdomea__0503(&xml, &len, model)) < 0) {
-		/* The model comes from the signed events: a field the message
-		 * cannot carry is worth naming, but it is not the caller's input. */
-		rc = eakte_error__wrap(rc, "the Akte cannot be written as an xdomea 0503 message");
+		/* The model comes from the signed events, not from the caller: a
+		 * field the message cannot carry is eakte's fault (exit 5), named. */
+		rc = eakte_error__wrap(rc == EAKTE_EINVALID ? EAKTE_EIO : rc,
+			"the Akte cannot be written as an xdomea 0503 message (please report this)");
 		goto out;
 	}
 	if ((rc = eakte_xdomea__message_name(&name, json_string_value(json_object_get(model, "message_id")))) < 0 ||
@@ -1039,6 +1053,26 @@ out:
 	return rc;
 }
 
+/* After a commit that failed past (or perhaps past) its commit point:
+ * 1 if the journal on disk ends with this export's event. */
+static int export_in_journal(eakte_archive *a, const eakte_export_result *res)
+{
+	eakte_jcommit c;
+	eakte_ev ev;
+	git_oid head;
+	int in = 0;
+
+	if (eakte_journal__head(&head, a) < 0 || eakte_journal__read_commit(&c, a, &head) < 0)
+		return 0;
+	if (c.json != NULL && eakte_event__parse(&ev, c.json, c.len) == 0) {
+		const char *sha = json_string_value(json_object_get(json_object_get(ev.root, "package"), "sha256"));
+		in = ev.seq == res->seq && strcmp(ev.action, "export") == 0 && sha != NULL && strcmp(sha, res->sha256) == 0;
+		eakte_event__free(&ev);
+	}
+	eakte_journal__jcommit_free(&c);
+	return in;
+}
+
 int eakte_export_record(eakte_archive *a, const eakte_export_options *o, eakte_export_result *res)
 {
 	eakte_txn *t = NULL;
@@ -1070,6 +1104,21 @@ int eakte_export_record(eakte_archive *a, const eakte_export_options *o, eakte_e
 	}
 	eakte_txn__free(t);
 	json_decref(ev);
+	if (rc < 0 && a->filed_state_lags && !export_in_journal(a, res)) {
+		/* Perhaps in the journal: it cannot be read back now. */
+		res->maybe_recorded = 1;
+		return eakte_error__wrap(rc, "the export event may or may not be in the journal (check `eakte log`); "
+			"the package is kept");
+	}
+	if (rc < 0 && a->filed_state_lags) {
+		/* Past the commit point the export is recorded: what failed after
+		 * it is repaired by the next write (or, if even the journal's
+		 * durability is in doubt, the package may outlive its event, as
+		 * after a crash).  Success with a warning, so that no caller
+		 * removes a package its event names. */
+		snprintf(a->warning, sizeof(a->warning), "the export is journaled, but: %s", eakte_error_last());
+		return 0;
+	}
 	if (rc < 0)
 		return rc;
 	return eakte_records__after_commit(a);
@@ -1143,9 +1192,13 @@ int eakte_export(eakte_export_result *res, eakte_archive *a, const eakte_export_
 		goto out;
 	}
 	if ((rc = eakte_export_record(a, o, res)) < 0) {
-		/* No export without its record: a package the journal does not
-		 * know of must not exist (disposal relies on the record). */
-		unlink(path);
+		/* Without its record the package goes (disposal relies on the
+		 * record, and a package the journal does not know is confusing).
+		 * A record past its commit point is a success (with a warning);
+		 * one that may be past it keeps the package: an export event
+		 * never names a package that was removed. */
+		if (!res->maybe_recorded)
+			unlink(path);
 		goto out;
 	}
 	goto out;

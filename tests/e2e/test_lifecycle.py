@@ -531,3 +531,40 @@ def test_json_outputs_match_their_schemas(arch, users):
     for e in ev:
         validator("event-v1").validate(e)
     assert {"retention-set", "hold-set", "hold-release", "dispose-propose", "dispose"} <= {e["action"] for e in ev}
+
+
+# ------------------------------------------------- disposal after an export
+
+def test_archival_value_a_and_b_disposed_only_after_an_export(arch, users, tmp_path):
+    """Value A/B: an export package for the public archive must be produced
+    and recorded (an `export` event after zdA) before disposal; a package
+    made before zdA does not count; both the BagIt and the xdomea export do;
+    a disposed Akte cannot be exported again, and its packages still verify
+    on their own."""
+    (tmp_path / "d.txt").write_text("Inhalt der Akte A\n")
+    akte(arch, "X-A", "90.4")
+    akte(arch, "X-B", "90.5")
+    run("file", tmp_path / "d.txt", "--akte", "X-A", archive=arch, check=0)
+    run("file", tmp_path / "d.txt", "--akte", "X-B", archive=arch, check=0)
+    # exported while still open: not the final state, does not count
+    run("export", "X-A", "-o", tmp_path / "early.tar", archive=arch, check=0)
+    for az in ("X-A", "X-B"):
+        run("akte", "close", az, "--date", "2000-01-01", archive=arch, check=0)
+    refused(run("dispose", "propose", "X-A", "--reason", "Frist", archive=arch), "archival value A", "eakte export X-A")
+    # after zdA: a BagIt package for X-A, an xdomea message for X-B
+    run("export", "X-A", "-o", tmp_path / "a.tar", archive=arch, check=0)
+    run("export", "X-B", "--xdomea", "-o", tmp_path / "b.zip", "--recipient", "Landesarchiv", archive=arch, check=0)
+    exports = {e["akte"]: e["seq"] for e in events(arch) if e["action"] == "export"}
+    for az in ("X-A", "X-B"):
+        p = int(run("dispose", "propose", az, "--reason", "Frist abgelaufen, angeboten", archive=arch, check=0).text)
+        r = as_user("eakte-t-rec2", "dispose", "approve", p, archive=arch)
+        assert r.returncode == 0, r.stderr
+        d = events(arch)[int(r.stdout)]
+        assert d["action"] == "dispose" and d["export"] == exports[az] and d["value"] == az[-1]
+    assert run("verify", archive=arch).code == 0
+    r = run("export", "X-A", "-o", tmp_path / "again.tar", archive=arch)
+    assert r.code in (3, 4) and "disposed" in r.error, r
+    assert not (tmp_path / "again.tar").exists()
+    # the packages handed over still prove themselves
+    for pkg in ("a.tar", "b.zip"):
+        run("verify-package", tmp_path / pkg, "--key", arch / "keys" / "note.vkey", check=0)

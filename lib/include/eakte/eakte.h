@@ -609,6 +609,12 @@ typedef struct {
 	uint64_t events;      /**< journal events in the package */
 	uint64_t documents;   /**< document versions in the package */
 	uint64_t seq;         /**< the export event (eakte_export(), eakte_export_record()) */
+	/** After a failed eakte_export_record(): 1 if its event may be in the
+	 *  journal all the same (an I/O error at the commit point hid whether
+	 *  it got there).  Keep the package then: an export event must never
+	 *  name a package that was removed; a package without its event is
+	 *  harmless.  eakte_export() does so. */
+	int maybe_recorded;
 } eakte_export_result;
 
 /**
