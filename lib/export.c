@@ -246,45 +246,37 @@ static int ar_fail(xctx *x, const char *what)
 		archive_error_string(x->ar) ? archive_error_string(x->ar) : "libarchive error");
 }
 
-static int manifest_add(xctx *x, const uint8_t sha[EAKTE_HASH_LEN], const char *path)
+/* Append "<sha256 hex>  <path>\n", a manifest line (RFC 8493 2.1.3), to a
+ * growing buffer. */
+static int line_add(char **buf, size_t *len, size_t *cap, const uint8_t sha[EAKTE_HASH_LEN], const char *path)
 {
 	size_t need = EAKTE_HASH_HEX_LEN + 2 + strlen(path) + 2;
 
-	if (x->mlen + need + 1 > x->mcap) {
-		size_t cap = x->mcap ? x->mcap * 2 : 8192;
-		char *nm;
-		while (cap < x->mlen + need + 1)
-			cap *= 2;
-		if ((nm = realloc(x->manifest, cap)) == NULL)
-			return eakte_error__oom("the manifest");
-		x->manifest = nm;
-		x->mcap = cap;
+	if (*len + need + 1 > *cap) {
+		size_t nc = *cap ? *cap * 2 : 8192;
+		char *nb;
+		while (nc < *len + need + 1)
+			nc *= 2;
+		if ((nb = realloc(*buf, nc)) == NULL)
+			return eakte_error__oom("a manifest");
+		*buf = nb;
+		*cap = nc;
 	}
-	eakte_hex__encode(x->manifest + x->mlen, sha, EAKTE_HASH_LEN);
-	x->mlen += EAKTE_HASH_HEX_LEN;
-	x->mlen += (size_t)snprintf(x->manifest + x->mlen, x->mcap - x->mlen, "  %s\n", path);
+	eakte_hex__encode(*buf + *len, sha, EAKTE_HASH_LEN);
+	*len += EAKTE_HASH_HEX_LEN;
+	*len += (size_t)snprintf(*buf + *len, *cap - *len, "  %s\n", path);
 	return 0;
+}
+
+static int manifest_add(xctx *x, const uint8_t sha[EAKTE_HASH_LEN], const char *path)
+{
+	return line_add(&x->manifest, &x->mlen, &x->mcap, sha, path);
 }
 
 /* A line of tagmanifest-sha256.txt for a tag file beyond BagIt's own. */
 static int tag_add(xctx *x, const uint8_t sha[EAKTE_HASH_LEN], const char *path)
 {
-	size_t need = EAKTE_HASH_HEX_LEN + 2 + strlen(path) + 2;
-
-	if (x->tlen + need + 1 > x->tcap) {
-		size_t cap = x->tcap ? x->tcap * 2 : 4096;
-		char *nt;
-		while (cap < x->tlen + need + 1)
-			cap *= 2;
-		if ((nt = realloc(x->tags, cap)) == NULL)
-			return eakte_error__oom("the tag manifest");
-		x->tags = nt;
-		x->tcap = cap;
-	}
-	eakte_hex__encode(x->tags + x->tlen, sha, EAKTE_HASH_LEN);
-	x->tlen += EAKTE_HASH_HEX_LEN;
-	x->tlen += (size_t)snprintf(x->tags + x->tlen, x->tcap - x->tlen, "  %s\n", path);
-	return 0;
+	return line_add(&x->tags, &x->tlen, &x->tcap, sha, path);
 }
 
 static int begin_member(xctx *x, const char *path, uint64_t size, int store)

@@ -673,14 +673,13 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static int idx_open(idx_view *v, int pack_fd, const char *name)
+/* Map objects/pack/<path> read-only; `kind` and `min` for the error when
+ * it is shorter than any such file can be. */
+static int map_file(void **map, size_t *len, int pack_fd, const char *path, size_t min, const char *kind)
 {
-	char path[64];
 	struct stat st;
 	int fd;
 
-	memset(v, 0, sizeof(*v));
-	snprintf(path, sizeof(path), "%s.idx", name);
 	fd = openat(pack_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		int e = errno;
@@ -688,17 +687,29 @@ static int idx_open(idx_view *v, int pack_fd, const char *name)
 			close(fd);
 		return eakte_error__set_errno(EAKTE_EIO, e, "cannot open objects/pack/%s", path);
 	}
-	if (st.st_size < 8 + 1024 + 40) {
+	if (st.st_size < (off_t)min) {
 		close(fd);
-		return eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s is too short for a pack index", path);
+		return eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s is too short for %s", path, kind);
 	}
-	v->len = (size_t)st.st_size;
-	v->map = mmap(NULL, v->len, PROT_READ, MAP_PRIVATE, fd, 0);
+	*len = (size_t)st.st_size;
+	*map = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
-	if (v->map == MAP_FAILED) {
-		v->map = NULL;
+	if (*map == MAP_FAILED) {
+		*map = NULL;
 		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot map objects/pack/%s", path);
 	}
+	return 0;
+}
+
+static int idx_open(idx_view *v, int pack_fd, const char *name)
+{
+	char path[64];
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	snprintf(path, sizeof(path), "%s.idx", name);
+	if ((rc = map_file(&v->map, &v->len, pack_fd, path, 8 + 1024 + 40, "a pack index")) < 0)
+		return rc;
 	const uint8_t *b = v->map;
 	if (memcmp(b, "\377tOc", 4) != 0 || be32(b + 4) != 2)
 		return eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s is not a version 2 pack index", path);
@@ -742,28 +753,11 @@ static int idx_entries(idx_view *v, int pack_fd, const char *name)
 	const uint8_t *big = offs + (size_t)v->n * 4;
 	uint64_t *sorted = NULL;
 	char path[64];
-	struct stat st;
-	int fd, rc = 0;
+	int rc;
 
 	snprintf(path, sizeof(path), "%s.pack", name);
-	fd = openat(pack_fd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return eakte_error__set_errno(EAKTE_EIO, e, "cannot open objects/pack/%s", path);
-	}
-	if (st.st_size < 12 + 20) {
-		close(fd);
-		return eakte_error__set(EAKTE_ECORRUPT, "objects/pack/%s is too short for a pack", path);
-	}
-	v->pack_len = (size_t)st.st_size;
-	v->pack = mmap(NULL, v->pack_len, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (v->pack == MAP_FAILED) {
-		v->pack = NULL;
-		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot map objects/pack/%s", path);
-	}
+	if ((rc = map_file(&v->pack, &v->pack_len, pack_fd, path, 12 + 20, "a pack")) < 0)
+		return rc;
 	v->start = malloc((size_t)v->n * sizeof(uint64_t) + 1);
 	v->end = malloc((size_t)v->n * sizeof(uint64_t) + 1);
 	sorted = malloc((size_t)v->n * sizeof(uint64_t) + 1);

@@ -129,7 +129,7 @@ int eakte_records__after_commit(eakte_archive *a)
 }
 
 /* Append one event in its own transaction and update the index. */
-static int commit_event(eakte_archive *a, json_t *ev, const char *actor, uint64_t *seq)
+int eakte_records__commit_event(eakte_archive *a, json_t *ev, const char *actor, uint64_t *seq)
 {
 	eakte_txn *t = NULL;
 	int rc;
@@ -184,7 +184,7 @@ int eakte_plan_import(eakte_archive *a, const char *buf, size_t len, const char 
 		rc = eakte_error__oom("building a plan event");
 		goto out;
 	}
-	if ((rc = commit_event(a, ev, actor, NULL)) < 0)
+	if ((rc = eakte_records__commit_event(a, ev, actor, NULL)) < 0)
 		goto out;
 	if (count != NULL)
 		*count = plan.count;
@@ -275,7 +275,7 @@ int eakte_akte_create(eakte_archive *a, const eakte_akte_options *o, char **az_o
 		rc = eakte_error__oom("building an akte-create event");
 		goto out;
 	}
-	if ((rc = commit_event(a, ev, o->actor, NULL)) < 0)
+	if ((rc = eakte_records__commit_event(a, ev, o->actor, NULL)) < 0)
 		goto out;
 	*az_out = strdup(az);
 	if (*az_out == NULL)
@@ -328,7 +328,7 @@ int eakte_vorgang_create(eakte_archive *a, const char *az, const char *title, co
 		rc = eakte_error__oom("building a vorgang-create event");
 		goto out;
 	}
-	if ((rc = commit_event(a, ev, actor, NULL)) == 0 && n_out != NULL)
+	if ((rc = eakte_records__commit_event(a, ev, actor, NULL)) == 0 && n_out != NULL)
 		*n_out = n;
 out:
 	if (rc < 0)
@@ -393,7 +393,7 @@ int eakte_akte_close(eakte_archive *a, const char *az, const char *date, const c
 		json_decref(ev);
 		return eakte_error__oom("building an akte-close event");
 	}
-	rc = commit_event(a, ev, actor, NULL);
+	rc = eakte_records__commit_event(a, ev, actor, NULL);
 	json_decref(ev);
 	return rc;
 }
@@ -418,7 +418,7 @@ int eakte_akte_reopen(eakte_archive *a, const char *az, const char *actor)
 		json_decref(ev);
 		return eakte_error__oom("building an akte-reopen event");
 	}
-	rc = commit_event(a, ev, actor, NULL);
+	rc = eakte_records__commit_event(a, ev, actor, NULL);
 	json_decref(ev);
 	return rc;
 }
@@ -440,7 +440,7 @@ int eakte_journal_refusal(eakte_archive *a, const char *actor, const char *op, c
 	ev = json_pack("{s:s, s:s, s:s}", "action", "refused", "op", op, "reason", reason);
 	if (ev == NULL)
 		return eakte_error__oom("building a refused event");
-	rc = commit_event(a, ev, actor, NULL);
+	rc = eakte_records__commit_event(a, ev, actor, NULL);
 	json_decref(ev);
 	return rc;
 }
@@ -580,7 +580,7 @@ int eakte_meta_set(eakte_archive *a, const char *doc, const char *title, const c
 		rc = eakte_error__oom("building a meta event");
 		goto out;
 	}
-	rc = commit_event(a, ev, actor, NULL);
+	rc = eakte_records__commit_event(a, ev, actor, NULL);
 out:
 	if (rc < 0 && a->txnodb != NULL)
 		eakte_txnodb__reset(a->txnodb);

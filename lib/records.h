@@ -30,6 +30,11 @@ int eakte_records__apply_kv(json_t *kv, const char *const *items, size_t count, 
  * return its {"sha256","oid"} reference. */
 int eakte_records__put_meta(json_t **ref_out, eakte_archive *a, json_t *obj);
 
+/* Append one event (the action's members; actor NULL: the handle's) in its
+ * own transaction, then bring the index up to date.  *seq (may be NULL)
+ * gets its seq. */
+int eakte_records__commit_event(eakte_archive *a, json_t *ev, const char *actor, uint64_t *seq);
+
 /* After a journal commit: bring the index up to date (a failure becomes
  * a warning, see eakte_archive_warning()). */
 int eakte_records__after_commit(eakte_archive *a);

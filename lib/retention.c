@@ -116,24 +116,7 @@ int eakte_life__akte_get(life_akte *out, sqlite3 *db, const char *az)
 
 int eakte_life__commit(eakte_archive *a, json_t *ev, const char *actor, uint64_t *seq)
 {
-	eakte_txn *t = NULL;
-	int rc;
-
-	if (actor != NULL) {
-		if ((rc = eakte_records__check_text("the actor", actor, 255, 0)) < 0)
-			return rc;
-		if (json_object_set_new(ev, "actor", json_string(actor)) < 0)
-			return eakte_error__oom("building an event");
-	}
-	if ((rc = eakte_txn__begin(&t, a)) < 0)
-		return rc;
-	rc = eakte_txn__append(t, ev, seq);
-	if (rc == 0)
-		rc = eakte_txn__commit(t);
-	eakte_txn__free(t);
-	if (rc < 0)
-		return rc;
-	return eakte_records__after_commit(a);
+	return eakte_records__commit_event(a, ev, actor, seq);
 }
 
 int eakte_life__writer(eakte_index **ix, eakte_archive *a)
