@@ -51,17 +51,50 @@ static uint8_t *file_digest(eakte_bag_file *f, size_t i)
 	}
 }
 
+/* The length of the well-formed UTF-8 sequence at p (2-4 bytes) and its
+ * code point, or 0. */
+static size_t utf8_seq(const unsigned char *p, uint32_t *cp)
+{
+	size_t n = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+	uint32_t c;
+
+	if (n == 0 || p[0] > 0xf4)
+		return 0;
+	c = p[0] & (0xff >> (n + 1));
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 || c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
 void eakte_bag__printable(char *out, size_t outlen, const char *name)
 {
 	size_t o = 0;
 
 	if (outlen == 0)
 		return;
-	for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && o + 5 < outlen; p++) {
-		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+	/* Names in messages: readable German (umlauts as they are), but no
+	 * control characters (C0, C1), no invalid bytes and no bidirectional
+	 * overrides that would make a terminal show another name. */
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0' && o + 11 < outlen; p++) {
+		uint32_t cp;
+		size_t n;
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
 			out[o++] = (char)*p;
-		else
+		} else if (*p >= 0x80 && (n = utf8_seq(p, &cp)) > 0 && cp >= 0xa0 &&
+			   !(cp >= 0x200e && cp <= 0x200f) && !(cp >= 0x202a && cp <= 0x202e) &&
+			   !(cp >= 0x2066 && cp <= 0x2069) && cp != 0x2028 && cp != 0x2029) {
+			memcpy(out + o, p, n);
+			o += n;
+			p += n - 1;
+		} else {
 			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x", *p);
+		}
 	}
 	out[o] = '\0';
 }

@@ -100,8 +100,10 @@ const eakte_bag_file *eakte_bag__find(const eakte_bag *bag, const char *path);
  * are kept. */
 int eakte_bag__from_dir(eakte_bag *bag, const char *dir);
 
-/* Printable form of an untrusted name for messages (escapes bytes outside
- * printable ASCII as \xNN); out gets at most outlen-1 bytes. */
+/* Printable form of an untrusted name for messages: printable ASCII and
+ * well-formed UTF-8 letters as they are; control characters (C0, C1),
+ * invalid bytes, a backslash and bidirectional controls as \xNN bytes.
+ * out gets at most outlen-1 bytes and never a partial character. */
 void eakte_bag__printable(char *out, size_t outlen, const char *name);
 
 #endif

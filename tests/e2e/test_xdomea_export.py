@@ -105,7 +105,9 @@ def test_xdomea_tamper(xpkg, tmp_path):
     files = members(pkg)
     top = top_level(files)
     msg = next(n for n in top if MESSAGE.match(n))
-    prim = sorted(n for n in top if n != msg)
+    # the umlaut-named primary file first: messages must name it readably
+    prim = sorted((n for n in top if n != msg), key=lambda n: (n.isascii(), n))
+    assert not prim[0].isascii()
 
     # a changed primary file: the tag manifest names it
     t = dict(files)

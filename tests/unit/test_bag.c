@@ -157,6 +157,24 @@ static void test_names(void **state)
 	assert_int_equal(eakte_bag__check_name(""), EAKTE_EVERIFY);
 }
 
+/* Names in messages: umlauts readable, everything that could fool a
+ * terminal escaped. */
+static void test_printable(void **state)
+{
+	char out[128];
+
+	(void)state;
+	eakte_bag__printable(out, sizeof(out), "data/Anh\xc3\xb6rung Sch\xc3\xa4" "fer.txt");
+	assert_string_equal(out, "data/Anh\xc3\xb6rung Sch\xc3\xa4" "fer.txt");
+	/* C1 control U+0085, right-to-left override U+202E, an overlong '/',
+	 * a lone continuation byte, a surrogate, a backslash, a tab */
+	eakte_bag__printable(out, sizeof(out), "a\xc2\x85" "b\xe2\x80\xae" "c\xc0\xaf" "d\x80" "e\xed\xa0\x80" "f\\\t");
+	assert_string_equal(out, "a\\xc2\\x85b\\xe2\\x80\\xaec\\xc0\\xafd\\x80e\\xed\\xa0\\x80f\\x5c\\x09");
+	/* a short buffer never ends in the middle of a character */
+	eakte_bag__printable(out, 14, "\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4\xc3\xa4");
+	assert_true(strlen(out) % 2 == 0 && strlen(out) < 14);
+}
+
 static void test_limits(void **state)
 {
 	eakte_bag b;
@@ -194,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_other_files),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_printable),
 	};
 	return cmocka_run_group_tests_name("unit_bag", tests, NULL, NULL);
 }
