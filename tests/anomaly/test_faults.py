@@ -6,6 +6,7 @@ the journal after catch-up, and a retry succeeds.
 
 The shim (faultshim.c, LD_PRELOAD) counts the write, fsync, rename/link,
 open and file-mmap calls of eakte, libgit2 and SQLite alike."""
+import hashlib
 import json
 import os
 import shutil
@@ -385,7 +386,6 @@ def test_export_and_import_fail_in_turn(template, tmp_path_factory, tmp_path, na
                 assert vp.returncode == 0, (n, vp.stderr.decode(errors="replace"))
             if delta == 1:
                 assert files and events[-1]["action"] == "export", (n, err)
-                import hashlib
                 assert events[-1]["package"]["sha256"] == hashlib.sha256((out / "p.tar").read_bytes()).hexdigest()
             if p.returncode == 0:
                 assert files and delta == 1, (n, "succeeded without the package or its event")

@@ -1,6 +1,7 @@
 """Shared fixtures of the end-to-end tests: they drive the real eakte binary."""
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,30 @@ def file_docs(archive, paths, akte="32.10.02-2026/0007", extra=()):
 def journal_commits(archive):
     out = git(archive, "rev-list", "--reverse", "--first-parent", "journal").stdout.decode()
     return out.split()
+
+
+# Linux counts in a child's peak RSS the memory of the process it was forked
+# from (exec records the old address space's high-water mark), so the test
+# process, which may have grown large in earlier tests, starts eakte through a
+# fresh, small Python that reports eakte's own peak (wait4).
+_PEAK = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+out = p.stdout.read()
+err = p.stderr.read()
+_, status, usage = os.wait4(p.pid, 0)
+sys.stdout.buffer.write(b"%d %d\\n" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss) + out)
+sys.stderr.buffer.write(err)
+"""
+
+
+def run_peak(archive, *args):
+    """Run eakte (on `archive`, or with None on none); its stdout and its own
+    peak RSS (KiB)."""
+    where = ["--archive", str(archive)] if archive is not None else []
+    r = subprocess.run([sys.executable, "-c", _PEAK, EAKTE, *where, *map(str, args)],
+                       capture_output=True, timeout=600)
+    head, _, out = r.stdout.partition(b"\n")
+    code, peak = map(int, head.split())
+    assert code == 0, f"eakte {args!r}: {r.stderr!r}"
+    return out.decode(), peak

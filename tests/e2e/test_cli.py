@@ -5,7 +5,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import shutil
 import stat
 import tempfile
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EAKTE, file_docs, git, journal_commits, journal_size, run
+from conftest import EAKTE, file_docs, git, journal_commits, journal_size, run, run_peak
 
 @pytest.fixture
 def request_cleanup():
@@ -308,31 +307,6 @@ def test_verify_json_and_since(archive, docs, tmp_path):
     garbage.write_text("not a checkpoint\n")
     r = run("verify", "--since", garbage, archive=archive, check=1)
     assert "saved checkpoint" in r.error
-
-
-# Linux counts in a child's peak RSS the memory of the process it was forked
-# from (exec records the old address space's high-water mark), so the test
-# process, which may have grown large in earlier tests, starts eakte through a
-# fresh, small Python that reports eakte's own peak (wait4).
-_PEAK = """
-import os, subprocess, sys
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-out = p.stdout.read()
-err = p.stderr.read()
-_, status, usage = os.wait4(p.pid, 0)
-sys.stdout.buffer.write(b"%d %d\\n" % (os.waitstatus_to_exitcode(status), usage.ru_maxrss) + out)
-sys.stderr.buffer.write(err)
-"""
-
-
-def run_peak(archive, *args):
-    """Run eakte; its stdout and its own peak RSS (KiB)."""
-    r = subprocess.run([sys.executable, "-c", _PEAK, EAKTE, "--archive", str(archive), *map(str, args)],
-                       capture_output=True, timeout=600)
-    head, _, out = r.stdout.partition(b"\n")
-    code, peak = map(int, head.split())
-    assert code == 0, f"eakte {args!r}: {r.stderr!r}"
-    return out.decode(), peak
 
 
 def test_large_file_streams_in_bounded_memory(archive, tmp_path):
