@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo.sh - install the dependencies, build eakte, and run the main job on a
-# demo archive: init, file the sample documents, show, get, verify.
+# demo archive: init, file the sample documents, show, get, search, proof,
+# close, retention, an xdomea export checked offline, verify.
 set -eu
 cd "$(dirname "$0")"
 ./install-deps.sh
@@ -47,6 +48,17 @@ $EAKTE checkpoint
 
 echo "== eakte proof $first | eakte verify-proof --key-file $ARCHIVE/keys/note.vkey"
 $EAKTE proof "$first" | $EAKTE verify-proof --key-file "$ARCHIVE/keys/note.vkey"
+
+echo "== eakte akte close $AZ; eakte retention show $AZ"
+$EAKTE akte close "$AZ"
+$EAKTE retention show "$AZ"
+
+echo "== eakte export $AZ --xdomea -o $ARCHIVE.xdomea.zip (for the public archive)"
+rm -f "$ARCHIVE.xdomea.zip"
+$EAKTE export "$AZ" --xdomea -o "$ARCHIVE.xdomea.zip" --recipient "Landesarchiv Musterland"
+
+echo "== eakte verify-package $ARCHIVE.xdomea.zip --key $ARCHIVE/keys/note.vkey (offline, no archive needed)"
+$EAKTE verify-package "$ARCHIVE.xdomea.zip" --key "$ARCHIVE/keys/note.vkey"
 
 echo "== eakte verify"
 $EAKTE verify

@@ -131,6 +131,9 @@ int cmd_verify_package(const cli_ctx *ctx, int argc, char **argv)
 			printf("checkpoint: origin %s, size %lld, root %s\n", json_string_value(json_object_get(k, "origin")),
 				json_integer_value(json_object_get(cp, "size")), json_string_value(json_object_get(cp, "root")));
 			printf("package SHA-256: %s\n", json_string_value(json_object_get(json_object_get(r, "package"), "sha256")));
+			if (json_string_value(json_object_get(r, "format")) != NULL &&
+			    strcmp(json_string_value(json_object_get(r, "format")), "xdomea") == 0)
+				printf("xdomea: the 0503 message names exactly the primary files, each a document version above\n");
 		}
 		if (k != NULL) {
 			json_t *pinned = json_object_get(k, "pinned");
