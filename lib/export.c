@@ -213,26 +213,33 @@ static int collect(xctx *x, uint64_t size)
 /* Writing members                                                     */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A failed write is recorded in x->write_errno, which every step checks,
+ * and not reported to libarchive: libarchive 3.6 leaks its block buffer
+ * when freed in the fatal state a failed write callback puts it in.  What
+ * follows the failure is discarded; the package file is removed anyway.
+ */
 static la_ssize_t write_cb(struct archive *ar, void *ud, const void *buf, size_t len)
 {
 	xctx *x = ud;
 	size_t off = 0;
 
 	(void)ar;
+	if (x->write_errno != 0)
+		return (la_ssize_t)len;
 	while (off < len) {
 		ssize_t w = write(x->fd, (const char *)buf + off, len - off);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
 			x->write_errno = w < 0 ? errno : EIO;
-			archive_set_error(ar, x->write_errno, "write: %s", strerror(x->write_errno));
-			return -1;
+			return (la_ssize_t)len;
 		}
 		off += (size_t)w;
 	}
 	if (EVP_DigestUpdate(x->sha, buf, len) != 1) {
-		archive_set_error(ar, EIO, "SHA-256 failed");
-		return -1;
+		x->write_errno = ENOMEM;
+		return (la_ssize_t)len;
 	}
 	x->bytes += len;
 	return (la_ssize_t)len;
@@ -304,14 +311,14 @@ static int begin_member(xctx *x, const char *path, uint64_t size, int store)
 	archive_entry_set_mtime(e, x->now, 0);
 	r = archive_write_header(x->ar, e);
 	archive_entry_free(e);
-	return r == ARCHIVE_OK ? 0 : ar_fail(x, path);
+	return r == ARCHIVE_OK && x->write_errno == 0 ? 0 : ar_fail(x, path);
 }
 
 static int write_data(xctx *x, const void *buf, size_t len, const char *path)
 {
 	while (len > 0) {
 		la_ssize_t w = archive_write_data(x->ar, buf, len);
-		if (w <= 0)
+		if (w <= 0 || x->write_errno != 0)
 			return ar_fail(x, path);
 		buf = (const char *)buf + w;
 		len -= (size_t)w;
@@ -971,7 +978,7 @@ static int write_package(xctx *x, eakte_export_result *res)
 		if ((rc = put_mem(x, "tagmanifest-sha256.txt", tm, tmlen)) < 0)
 			goto out;
 	}
-	if (archive_write_close(x->ar) != ARCHIVE_OK) {
+	if (archive_write_close(x->ar) != ARCHIVE_OK || x->write_errno != 0) {
 		rc = ar_fail(x, "closing");
 		goto out;
 	}

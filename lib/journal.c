@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -239,7 +240,10 @@ static void index_save(eakte_archive *a, uint64_t from)
 	fd = openat(a->dirfd, INDEX_FILE, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;
-	if (ftruncate(fd, (off_t)(from * INDEX_RECORD)) != 0 || lseek(fd, 0, SEEK_END) < 0) {
+	/* Readers save the cache too (the daemon's read views, its extractor,
+	 * CLI readers): one at a time, or a truncation under another's append
+	 * leaves a hole of zeros. */
+	if (flock(fd, LOCK_EX) != 0 || ftruncate(fd, (off_t)(from * INDEX_RECORD)) != 0 || lseek(fd, 0, SEEK_END) < 0) {
 		close(fd);
 		return;
 	}
@@ -269,13 +273,18 @@ int eakte_journal__load_index(eakte_archive *a)
 		uint64_t m = (uint64_t)st.st_size / INDEX_RECORD;
 		uint8_t *buf = m ? malloc(m * INDEX_RECORD) : NULL;
 
-		if (buf != NULL && pread(fd, buf, m * INDEX_RECORD, 0) == (ssize_t)(m * INDEX_RECORD) &&
+		if (buf != NULL && flock(fd, LOCK_SH) == 0 && pread(fd, buf, m * INDEX_RECORD, 0) == (ssize_t)(m * INDEX_RECORD) &&
 		    index_grow(a, m) == 0) {
+			static const uint8_t zero[GIT_OID_RAWSZ];
 			for (i = 0; i < m; i++) {
+				/* A record of zeros is a hole, never a commit: trust
+				 * only what comes before it (the rest is re-read). */
+				if (memcmp(buf + i * INDEX_RECORD + EAKTE_HASH_LEN, zero, GIT_OID_RAWSZ) == 0)
+					break;
 				memcpy(a->leaves[i], buf + i * INDEX_RECORD, EAKTE_HASH_LEN);
 				git_oid_fromraw(&a->commits[i], buf + i * INDEX_RECORD + EAKTE_HASH_LEN);
 			}
-			cached = m;
+			cached = i;
 		}
 		free(buf);
 	}

@@ -344,3 +344,21 @@ def test_every_verb_has_a_man_page(verb):
     page = SOURCE_ROOT / "docs" / "man" / f"eakte-{verb}.1"
     assert page.exists(), page
     assert f"eakte-{verb}.1" in (SOURCE_ROOT / "docs" / "meson.build").read_text()
+
+
+def test_journal_cache_with_a_hole_is_reread(archive, tmp_path):
+    """cache/journal.idx is derived and saved by readers too: a record of
+    zeros (a hole left by two saves at once) is never taken for a commit."""
+    (tmp_path / "a.txt").write_text("a\n")
+    for _ in range(3):
+        run("file", tmp_path / "a.txt", "--akte", "A-1", archive=archive, check=0)
+    before = run("log", "--json", archive=archive, check=0).text
+    cache = archive / "cache" / "journal.idx"
+    data = bytearray(cache.read_bytes())
+    assert len(data) % 52 == 0 and len(data) // 52 == len(before.splitlines())
+    data[2 * 52:4 * 52] = bytes(2 * 52)   # records 2 and 3: zeros
+    cache.write_bytes(bytes(data))
+    assert run("log", "--json", archive=archive, check=0).text == before
+    assert run("verify", archive=archive).code == 0
+    # and the cache is whole again
+    assert bytes(52) not in [cache.read_bytes()[i:i + 52] for i in range(0, len(data), 52)]
