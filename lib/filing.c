@@ -257,8 +257,12 @@ static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, e
 		it->version = 1;
 		it->vorgang = o->vorgang;
 	}
-	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0 ||
-	    (rc = eakte_life__refuse_disposed(b->a->index, az, "nothing can be filed into it")) < 0)
+	if ((rc = eakte_records__check_az(az)) < 0 || (rc = eakte_index__akte(&akte, b->a->index, az)) < 0)
+		return rc;
+	/* A disposed Akte stays closed (disposal needs zdA, reopening it is
+	 * refused): only a closed one needs the disposal lookup, and filing
+	 * into an open Akte - every document - does without it. */
+	if (akte.closed && (rc = eakte_life__refuse_disposed(b->a->index, az, "nothing can be filed into it")) < 0)
 		return rc;
 	if (akte.closed)
 		return eakte_error__set(EAKTE_EPOLICY,

@@ -1414,3 +1414,46 @@ void eakte_index__doc_free(eakte_index_doc *d)
 	free(d->meta);
 	memset(d, 0, sizeof(*d));
 }
+
+int eakte_index__rows_json(json_t **out, sqlite3_stmt *st, const char *const *names, int ncols, const char *types)
+{
+	sqlite3 *db = sqlite3_db_handle(st);
+	json_t *arr = json_array();
+	int src;
+
+	*out = NULL;
+	if (arr == NULL) {
+		sqlite3_finalize(st);
+		return eakte_error__oom("listing");
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		json_t *o = json_object();
+		if (o == NULL || json_array_append_new(arr, o) < 0)
+			goto oom;
+		for (int c = 0; c < ncols; c++) {
+			json_t *v;
+			int t = sqlite3_column_type(st, c);
+			if (t == SQLITE_NULL)
+				v = json_null();
+			else if (types != NULL ? types[c] == 'b' : 0)
+				v = json_boolean(sqlite3_column_int64(st, c));
+			else if (types != NULL ? types[c] == 'i' : t == SQLITE_INTEGER)
+				v = json_integer(sqlite3_column_int64(st, c));
+			else
+				v = json_string((const char *)sqlite3_column_text(st, c));
+			if (v == NULL || json_object_set_new(o, names[c], v) < 0)
+				goto oom;
+		}
+	}
+	sqlite3_finalize(st);
+	if (src != SQLITE_DONE) {
+		json_decref(arr);
+		return eakte_error__set(EAKTE_EIO, "index: listing: %s", sqlite3_errmsg(db));
+	}
+	*out = arr;
+	return 0;
+oom:
+	sqlite3_finalize(st);
+	json_decref(arr);
+	return eakte_error__oom("listing");
+}

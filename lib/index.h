@@ -24,6 +24,7 @@
 
 #include "archive.h"
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #define EAKTE_INDEX_FILE "index.sqlite"
@@ -99,5 +100,11 @@ void eakte_index__doc_free(eakte_index_doc *d);
  * is writable; read as it is otherwise.  Cached in the archive.
  */
 int eakte_search__reader_index(struct eakte_index **out, eakte_archive *a);
+
+/* Step a prepared statement (finalized here, whatever happens) and turn
+ * each row into a JSON object with members names[0..ncols).  types: NULL
+ * to go by each value's SQLite type (integer, text), or one letter per
+ * column, 'i' integer, 'b' boolean, 't' text; NULL values are null. */
+int eakte_index__rows_json(json_t **out, sqlite3_stmt *st, const char *const *names, int ncols, const char *types);
 
 #endif

@@ -407,51 +407,17 @@ static int rows(json_t **out, sqlite3 *db, const char *sql, const char *const *n
 	const char *bind_t, int64_t bind_i)
 {
 	sqlite3_stmt *st;
-	json_t *arr = json_array();
-	int src;
 
 	*out = NULL;
-	if (arr == NULL)
-		return eakte_error__oom("listing");
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		json_decref(arr);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return eakte_life__db_error(db, "preparing a listing");
-	}
 	if (bind_t != NULL)
 		sqlite3_bind_text(st, 1, bind_t, -1, SQLITE_TRANSIENT);
 	else if (bind_i >= 0)
 		sqlite3_bind_int64(st, 1, bind_i);
 	else
 		sqlite3_bind_null(st, 1);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_object();
-		if (o == NULL || json_array_append_new(arr, o) < 0)
-			goto oom;
-		for (int c = 0; types[c]; c++) {
-			json_t *v;
-			if (sqlite3_column_type(st, c) == SQLITE_NULL)
-				v = json_null();
-			else if (types[c] == 'i')
-				v = json_integer(sqlite3_column_int64(st, c));
-			else if (types[c] == 'b')
-				v = json_boolean(sqlite3_column_int64(st, c));
-			else
-				v = json_string((const char *)sqlite3_column_text(st, c));
-			if (v == NULL || json_object_set_new(o, names[c], v) < 0)
-				goto oom;
-		}
-	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_DONE) {
-		json_decref(arr);
-		return eakte_life__db_error(db, "listing");
-	}
-	*out = arr;
-	return 0;
-oom:
-	sqlite3_finalize(st);
-	json_decref(arr);
-	return eakte_error__oom("listing");
+	return eakte_index__rows_json(out, st, names, (int)strlen(types), types);
 }
 
 static const char *const hold_cols[] = { "id", "akte", "reason", "case", "time", "actor", "released_seq",

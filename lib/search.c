@@ -485,46 +485,15 @@ static int rows_json(json_t **out, sqlite3 *db, const char *sql, const char *con
 	const char *p1, const char *p2)
 {
 	sqlite3_stmt *st;
-	json_t *arr = json_array();
-	int src;
 
 	*out = NULL;
-	if (arr == NULL)
-		return eakte_error__oom("listing");
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		json_decref(arr);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
 		return sql_fail(db, "preparing a listing");
-	}
 	if (p1)
 		sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
 	if (p2)
 		sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = json_object();
-		if (o == NULL || json_array_append_new(arr, o) < 0)
-			goto oom;
-		for (int i = 0; i < ncols; i++) {
-			json_t *v;
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
-			case SQLITE_NULL: v = json_null(); break;
-			default: v = json_string((const char *)sqlite3_column_text(st, i)); break;
-			}
-			if (v == NULL || json_object_set_new(o, names[i], v) < 0)
-				goto oom;
-		}
-	}
-	sqlite3_finalize(st);
-	if (src != SQLITE_DONE) {
-		json_decref(arr);
-		return sql_fail(db, "listing");
-	}
-	*out = arr;
-	return 0;
-oom:
-	sqlite3_finalize(st);
-	json_decref(arr);
-	return eakte_error__oom("listing");
+	return eakte_index__rows_json(out, st, names, ncols, NULL);
 }
 
 /* retention -1 is shown as "unbefristet". */
