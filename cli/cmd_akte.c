@@ -173,9 +173,7 @@ int cmd_akte(const cli_ctx *ctx, int argc, char **argv)
 	} else {
 		return cli_usage("akte", "unknown subcommand '%s' (create, show, ls, close, reopen)", sub);
 	}
-	if (src_warning(&a)[0])
-		fprintf(stderr, "eakte akte: warning: %s\n", src_warning(&a));
-	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+	ex = src_finish(&a, "akte");
 out:
 	json_decref(o);
 	eakte_free(s);

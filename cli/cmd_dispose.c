@@ -108,9 +108,7 @@ int cmd_dispose(const cli_ctx *ctx, int argc, char **argv)
 	} else {
 		return cli_usage("dispose", "unknown subcommand '%s' (propose, approve, ls)", sub);
 	}
-	if (src_warning(&a)[0])
-		fprintf(stderr, "eakte dispose: warning: %s\n", src_warning(&a));
-	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+	ex = src_finish(&a, "dispose");
 out:
 	json_decref(o);
 	eakte_free(s);

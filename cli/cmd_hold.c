@@ -117,9 +117,7 @@ int cmd_hold(const cli_ctx *ctx, int argc, char **argv)
 	} else {
 		return cli_usage("hold", "unknown subcommand '%s' (set, release, ls)", sub);
 	}
-	if (src_warning(&a)[0])
-		fprintf(stderr, "eakte hold: warning: %s\n", src_warning(&a));
-	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+	ex = src_finish(&a, "hold");
 out:
 	json_decref(o);
 	eakte_free(s);

@@ -195,9 +195,7 @@ int cmd_retention(const cli_ctx *ctx, int argc, char **argv)
 	} else {
 		return cli_usage("retention", "unknown subcommand '%s' (show, set, due)", sub);
 	}
-	if (src_warning(&a)[0])
-		fprintf(stderr, "eakte retention: warning: %s\n", src_warning(&a));
-	ex = fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+	ex = src_finish(&a, "retention");
 out:
 	json_decref(o);
 	eakte_free(s);

@@ -38,6 +38,13 @@ const char *src_warning(const cli_src *s)
 	return s->a ? eakte_archive_warning(s->a) : "";
 }
 
+int src_finish(const cli_src *s, const char *verb)
+{
+	if (src_warning(s)[0])
+		fprintf(stderr, "eakte %s: warning: %s\n", verb, src_warning(s));
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_IO;
+}
+
 /*
  * Send `req` (consumed) with fds, and return the response object.  A
  * request that cannot be built (a string that is not UTF-8) is refused

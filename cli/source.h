@@ -20,6 +20,10 @@ void src_close(cli_src *s);
 /* The archive's warning (embedded) or "". */
 const char *src_warning(const cli_src *s);
 
+/* The end of a verb that succeeded: the archive's warning (if any) on
+ * stderr, and EXIT_OK, or EXIT_IO if standard output could not be written. */
+int src_finish(const cli_src *s, const char *verb);
+
 /* JSON or text of a read: what is plan (arg code), akte (arg az), akten
  * (arg plan, num state), tree, history (arg doc), doc-index (arg doc), doc
  * (arg doc, num version), checkpoint, verifier-key, proof (num seq),
