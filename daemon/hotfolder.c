@@ -194,31 +194,44 @@ static int move_into(int pfd, const char *name, int tofd, char *final, size_t fl
 }
 
 /* A note next to a moved file: FINAL.SUFFIX, never replacing anything. */
+/* FINAL<suffix> with `text`, appearing only complete: written under a
+ * temporary name, synced, then renamed without replacing anything (whoever
+ * watches done/ or error/ never reads half a reason). */
 static void write_note(const hf *h, int dirfd, const char *final, const char *suffix, const char *text)
 {
-	char name[NAME_MAX + 64];
+	char name[NAME_MAX + 64], tmp[NAME_MAX + 80];
 	size_t len = strlen(text);
-	int fd;
+	int fd, ok = 1;
 
 	snprintf(name, sizeof(name), "%s%s", final, suffix);
-	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	snprintf(tmp, sizeof(tmp), ".%s.part", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		logf_(h, "cannot write %s: %s", name, strerror(errno));
 		return;
 	}
-	for (size_t off = 0; off < len;) {
+	for (size_t off = 0; off < len && ok;) {
 		ssize_t n = write(fd, text + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			logf_(h, "cannot write %s: %s", name, strerror(errno));
+			ok = 0;
 			break;
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) != 0)
+	if (ok && fsync(fd) != 0) {
 		logf_(h, "cannot sync %s: %s", name, strerror(errno));
+		ok = 0;
+	}
 	close(fd);
+	if (ok && renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) != 0) {
+		logf_(h, "cannot write %s: %s", name, strerror(errno));
+		ok = 0;
+	}
+	if (!ok)
+		unlinkat(dirfd, tmp, 0);
 }
 
 static void now_text(char *buf, size_t len)
