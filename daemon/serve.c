@@ -293,6 +293,7 @@ static int op_file(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds
 	eakte_file_options *opts = NULL;
 	const char ***metas = NULL;
 	char (*ids)[EAKTE_ID_LEN + 1] = NULL;
+	eakte_staged **staged = NULL;
 	int *order = NULL;
 	wjob job;
 	size_t n, i;
@@ -306,7 +307,8 @@ static int op_file(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds
 	metas = calloc(n, sizeof(*metas));
 	ids = calloc(n, sizeof(*ids));
 	order = calloc(n, sizeof(*order));
-	if (opts == NULL || metas == NULL || ids == NULL || order == NULL) {
+	staged = calloc(n, sizeof(*staged));
+	if (opts == NULL || metas == NULL || ids == NULL || order == NULL || staged == NULL) {
 		respond_error(c, id, EAKTE_ENOMEM, "out of memory for %zu documents", n);
 		goto out;
 	}
@@ -344,10 +346,28 @@ static int op_file(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds
 		opts[i] = o;
 		order[i] = fds[k];
 	}
+	/* The content goes into the store here, on this connection's thread,
+	 * while the writer commits other requests: the writer only commits,
+	 * and a large document delays nobody else's acknowledgement. */
+	for (i = 0; i < n; i++) {
+		int rc;
+		/* The whole file, whatever the client's offset. */
+		if (lseek(order[i], 0, SEEK_SET) < 0) {
+			respond_error(c, id, EAKTE_EIO, "document %zu: cannot read it from its start: %s; "
+				"nothing of this batch was filed", i + 1, strerror(errno));
+			goto out;
+		}
+		rc = writer_stage(c->ctx->writer, order[i], opts[i].label, &staged[i]);
+		if (rc < 0) {
+			respond_error(c, id, rc, "%s; nothing of this batch was filed", eakte_error_last());
+			goto out;
+		}
+	}
 	memset(&job, 0, sizeof(job));
 	job.n = n;
 	job.fds = order;
 	job.opts = opts;
+	job.staged = staged;
 	job.ids = ids;
 	writer_submit(c->ctx->writer, &job);
 	if (job.rc < 0) {
@@ -361,6 +381,9 @@ static int op_file(conn *c, json_t *id, json_t *req, const int *fds, size_t nfds
 out:
 	for (i = 0; metas != NULL && i < n; i++)
 		free(metas[i]);
+	for (i = 0; staged != NULL && i < n; i++)
+		eakte_staged_free(staged[i]);
+	free(staged);
 	free(metas);
 	free(opts);
 	free(ids);

@@ -11,10 +11,13 @@
 #include <pthread.h>
 
 typedef struct wjob {
-	/* in: either documents to file (n, fds, opts) ... */
+	/* in: either documents to file (n, fds, opts; staged, if not NULL,
+	 * holds their content written by writer_stage(), so that the writer
+	 * does not read it) ... */
 	size_t n;
 	const int *fds;
 	const eakte_file_options *opts;
+	eakte_staged *const *staged;
 	/* ... or another write, run alone on the writer's archive
 	 * (Akte, metadata, Aktenplan, reindex): returns a libeakte code. */
 	int (*call)(eakte_archive *archive, void *arg);
@@ -34,6 +37,11 @@ typedef struct writer writer;
  * and the text extractor beside it on read-only views of `path`. */
 int writer_start(writer **out, eakte_archive *archive, const char *path, unsigned int batch_max,
 	unsigned int batch_wait_ms);
+
+/* Write the content of a document into the store on the calling thread
+ * (any thread, any number at once), ahead of its job: the writer then only
+ * commits.  Returns a libeakte code; the error text is eakte_error_last(). */
+int writer_stage(writer *w, int fd, const char *label, eakte_staged **out);
 
 /* Queue a job and wait until it is durable (rc 0) or refused. */
 void writer_submit(writer *w, wjob *job);

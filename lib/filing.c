@@ -10,6 +10,11 @@
  * the workers, makes all objects durable with one syncfs, and appends one event
  * per document in one journal transaction.  If anything failed, nothing
  * is journaled: objects already written are unreferenced and harmless.
+ *
+ * A server can do the content part earlier, on its own threads:
+ * eakte_stage_fd() writes the object, eakte_batch_add_staged() adds it to
+ * a batch as one that is already done, so the committing thread does not
+ * read, hash or write content at all.
  */
 #include "archive.h"
 #include "cjson.h"
@@ -71,6 +76,13 @@ struct eakte_batch {
 	eakte_obj_dirty dirty;
 };
 
+struct eakte_staged {
+	eakte_obj_info content;
+	int fd;              /* a duplicate, to read again if the object went */
+	off_t start;         /* where the content starts in it */
+	char *what;
+};
+
 static void *worker(void *arg)
 {
 	eakte_batch *b = arg;
@@ -89,6 +101,8 @@ static void *worker(void *arg)
 		if (b->next == b->count && b->stop)
 			break;
 		it = b->items[b->next++];
+		if (it->done)
+			continue;   /* staged: nothing to write */
 		pthread_mutex_unlock(&b->mu);
 
 		rc = mime_rc;
@@ -282,8 +296,21 @@ static int check_target(eakte_batch *b, item *it, const eakte_file_options *o, e
 	return it->akte ? 0 : eakte_error__oom("adding a document");
 }
 
-static int add_item(eakte_batch *b, int fd, const char *what, const char *default_name,
-	const eakte_file_options *o, char id_out[EAKTE_ID_LEN + 1])
+/* With b->mu held. */
+static int grow_items(eakte_batch *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 64;
+	item **p = realloc(b->items, cap * sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	b->items = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int add_item(eakte_batch *b, int fd, const eakte_staged *staged, const char *what,
+	const char *default_name, const eakte_file_options *o, char id_out[EAKTE_ID_LEN + 1])
 {
 	item *it;
 	const char *filename, *title;
@@ -322,22 +349,34 @@ static int add_item(eakte_batch *b, int fd, const char *what, const char *defaul
 	    (rc = build_meta(it, o, title, filename, prev.meta)) < 0)
 		goto fail;
 	eakte_index__doc_free(&prev);
+	if (staged != NULL) {
+		/* Written already: no worker, and one syncfs at commit all the
+		 * same (another thread may have written it a moment ago). */
+		it->content = staged->content;
+		it->done = 1;
+		pthread_mutex_lock(&b->mu);
+		if (b->count == b->cap && grow_items(b) < 0) {
+			pthread_mutex_unlock(&b->mu);
+			item_free(it);
+			return eakte_error__oom("adding a document");
+		}
+		b->items[b->count++] = it;
+		b->finished++;
+		b->dirty.fanout[staged->content.oid[0]] = 1;
+		pthread_mutex_unlock(&b->mu);
+		memcpy(id_out, it->id, EAKTE_ID_LEN + 1);
+		return 0;
+	}
 	it->fd = fd;
 
 	pthread_mutex_lock(&b->mu);
 	while (b->count - b->finished >= MAX_IN_FLIGHT)
 		pthread_cond_wait(&b->done, &b->mu);
-	if (b->count == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 64;
-		item **p = realloc(b->items, cap * sizeof(*p));
-		if (p == NULL) {
-			pthread_mutex_unlock(&b->mu);
-			it->fd = -1;
-			item_free(it);
-			return eakte_error__oom("adding a document");
-		}
-		b->items = p;
-		b->cap = cap;
+	if (b->count == b->cap && grow_items(b) < 0) {
+		pthread_mutex_unlock(&b->mu);
+		it->fd = -1;
+		item_free(it);
+		return eakte_error__oom("adding a document");
 	}
 	b->items[b->count++] = it;
 	if (b->nthreads < MAX_WORKERS && (size_t)b->nthreads < b->count - b->finished) {
@@ -388,7 +427,7 @@ int eakte_batch_add_path(eakte_batch *b, const char *path, const eakte_file_opti
 	}
 	base = strrchr(path, '/');
 	base = base ? base + 1 : path;
-	rc = add_item(b, fd, path, base, o, id_out);
+	rc = add_item(b, fd, NULL, path, base, o, id_out);
 	if (rc < 0)
 		close(fd);
 	return rc;
@@ -405,10 +444,133 @@ int eakte_batch_add_fd(eakte_batch *b, int fd, const eakte_file_options *o, char
 	dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	if (dfd < 0)
 		return eakte_error__set_errno(EAKTE_EINVALID, errno, "cannot use %s", what);
-	rc = add_item(b, dfd, what, "document", o, id_out);
+	rc = add_item(b, dfd, NULL, what, "document", o, id_out);
 	if (rc < 0)
 		close(dfd);
 	return rc;
+}
+
+/* One MIME detector per thread that stages: libmagic's database is loaded
+ * at most once per thread, and only for a type that the signatures do not
+ * tell (see mime.c). */
+static pthread_key_t stage_mime_key;
+static pthread_once_t stage_mime_once = PTHREAD_ONCE_INIT;
+static int stage_mime_key_rc;
+
+static void stage_mime_free(void *m)
+{
+	eakte_mime__free(m);
+}
+
+static void stage_mime_init(void)
+{
+	stage_mime_key_rc = pthread_key_create(&stage_mime_key, stage_mime_free);
+}
+
+static int stage_mime(eakte_mime **out)
+{
+	eakte_mime *m;
+	int rc;
+
+	if (pthread_once(&stage_mime_once, stage_mime_init) != 0 || stage_mime_key_rc != 0)
+		return eakte_error__set(EAKTE_EIO, "cannot set up type detection for this thread");
+	if ((m = pthread_getspecific(stage_mime_key)) == NULL) {
+		if ((rc = eakte_mime__new(&m)) < 0)
+			return rc;
+		if (pthread_setspecific(stage_mime_key, m) != 0) {
+			eakte_mime__free(m);
+			return eakte_error__set(EAKTE_EIO, "cannot set up type detection for this thread");
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+/* Write the content of s->fd (from s->start) into the store. */
+static int stage_write(eakte_obj_info *info, eakte_archive *a, const eakte_staged *s)
+{
+	eakte_obj_dirty dirty;
+	eakte_mime *mime = NULL;
+	int rc;
+
+	memset(&dirty, 0, sizeof(dirty));
+	if ((rc = stage_mime(&mime)) < 0)
+		return rc;
+	if (lseek(s->fd, s->start, SEEK_SET) < 0)
+		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot read %s from its start", s->what);
+	return eakte_obj__write_fd(info, a->objects_fd, s->fd, mime, &dirty, s->what);
+}
+
+int eakte_stage_fd(eakte_staged **out, eakte_archive *archive, int fd, const char *label)
+{
+	eakte_staged *s;
+	char what[64];
+	int rc;
+
+	*out = NULL;
+	if (archive == NULL || archive->lock_fd < 0)
+		return eakte_error__set(EAKTE_EINVALID, "staging content needs the archive opened for writing");
+	snprintf(what, sizeof(what), "descriptor %d", fd);
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return eakte_error__oom("staging a document");
+	s->what = strdup(label ? label : what);
+	s->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (s->what == NULL) {
+		rc = eakte_error__oom("staging a document");
+		goto fail;
+	}
+	if (s->fd < 0) {
+		rc = eakte_error__set_errno(EAKTE_EINVALID, errno, "cannot use %s", s->what);
+		goto fail;
+	}
+	if ((s->start = lseek(s->fd, 0, SEEK_CUR)) < 0) {
+		rc = eakte_error__set_errno(EAKTE_EINVALID, errno, "cannot read %s", s->what);
+		goto fail;
+	}
+	if ((rc = stage_write(&s->content, archive, s)) < 0)
+		goto fail;
+	/* The commit's syncfs then mostly waits for what is already on its
+	 * way, and this thread's write overlaps other requests' commits. */
+	eakte_obj__start_writeback(archive->objects_fd, s->content.oid);
+	*out = s;
+	return 0;
+fail:
+	eakte_staged_free(s);
+	return rc;
+}
+
+void eakte_staged_free(eakte_staged *s)
+{
+	if (s == NULL)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->what);
+	free(s);
+}
+
+int eakte_batch_add_staged(eakte_batch *b, const eakte_staged *s, const eakte_file_options *o,
+	char id_out[EAKTE_ID_LEN + 1])
+{
+	int rc;
+
+	if (s == NULL)
+		return eakte_error__set(EAKTE_EINVALID, "no staged content given");
+	if (b->committed)
+		return eakte_error__set(EAKTE_EINVALID, "the batch was already committed");
+	if (!eakte_obj__exists(b->a->objects_fd, s->content.oid)) {
+		/* Gone since it was staged: a disposal, run by this writer in
+		 * between, removed the same bytes of another document.  Write
+		 * them again - they must still be the same bytes. */
+		eakte_obj_info again;
+
+		if ((rc = stage_write(&again, b->a, s)) < 0)
+			return rc;
+		if (memcmp(again.sha256, s->content.sha256, EAKTE_HASH_LEN) != 0)
+			return eakte_error__set(EAKTE_EINVALID, "%s changed after it was received; send it again", s->what);
+	}
+	return add_item(b, -1, s, s->what, "document", o, id_out);
 }
 
 static int append_event(eakte_txn *t, item *it)

@@ -168,6 +168,12 @@ def test_every_read_verb_matches_embedded(daemon, archive, tmp_path):
     d2 = via(daemon, "file", "--new-version-of", d1, doc, check=0).text.strip()
     assert d1 == d2
     via(daemon, "meta", "set", d1, "aktenzeichen-extern=VG 4 K 17/26", check=0)
+    # The daemon extracts text in the background (once its writer is idle)
+    # and embedded `show` extracts on the spot: compare once it is done.
+    for _ in range(200):
+        if "not extracted yet" not in via(daemon, "show", d1, check=0).text:
+            break
+        time.sleep(0.05)
     proof = tmp_path / "proof.txt"
     out = tmp_path / "out"
     for args in (["show", d1], ["show", d1, "--json"], ["show", d1, "--history"], ["show", d1, "--history", "--json"],
@@ -647,3 +653,38 @@ def test_privilege_drop_to_its_own_user(archive, public_dir, unix_users):
     assert owners == {uid}
     subprocess.run(["chown", "-R", "root:root", str(archive)], check=True)
     run("verify", archive=archive, check=0)
+
+
+def test_a_large_document_delays_nobody_else(daemon, tmp_path):
+    """Content is written on the sending connection's thread, not by the
+    writer: a small document sent while a large one is still being stored
+    is acknowledged first (with the content written by the writer, it
+    waited for the large one's whole write)."""
+    big = tmp_path / "big.pdf"
+    with open(big, "wb") as f:
+        f.write(b"%PDF-1.4\n")
+        f.truncate(1 << 30)   # sparse: reading it costs no disk, storing it takes seconds
+    small = tmp_path / "small.txt"
+    small.write_text("Antrag auf Akteneinsicht\n", encoding="utf-8")
+    a, b = Client(daemon.sock), Client(daemon.sock)
+    try:
+        fd = os.open(big, os.O_RDONLY)
+        a.send({"v": 1, "op": "file", "docs": [{"fd": 0, "akte": "A-1", "filename": "big.pdf"}]}, [fd])
+        os.close(fd)
+        time.sleep(0.2)   # the daemon has started storing it
+        r = b.file(small, "A-1", filename="small.txt")
+        assert r["ok"], r
+        # The large one is still being stored: no answer for it yet.
+        a.s.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            a.s.recv(1, socket.MSG_PEEK)
+        a.s.setblocking(True)
+        r = a.recv()
+        assert r["ok"], r
+    finally:
+        a.close()
+        b.close()
+    log = [json.loads(l) for l in run("log", "--json", archive=daemon.archive, check=0).text.splitlines()]
+    filed = [e["event"]["content"]["size"] for e in log if e["event"]["action"] == "file"]
+    # journal order matches the acknowledgements: the small one first
+    assert filed[-2:] == [small.stat().st_size, big.stat().st_size]

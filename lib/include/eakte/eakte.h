@@ -210,6 +210,38 @@ EAKTE_EXTERN int eakte_batch_add_path(eakte_batch *batch, const char *path,
 EAKTE_EXTERN int eakte_batch_add_fd(eakte_batch *batch, int fd,
 	const eakte_file_options *opts, char id_out[EAKTE_ID_LEN + 1]);
 
+/** Content stored ahead of filing; see eakte_stage_fd(). */
+typedef struct eakte_staged eakte_staged;
+
+/**
+ * Store the content of the regular file `fd` (from its current offset to
+ * its end, as eakte_batch_add_fd() reads it) in the archive's object store
+ * now, without filing it: read, hash, detect
+ * the type, write.  For servers that receive documents on several threads:
+ * any number of threads may stage at once on one handle, also while
+ * another thread commits a batch on it, so that the committing thread
+ * only commits (eakte_batch_add_staged()).  The handle must be open for
+ * writing and stay open meanwhile.  `label` names the document in
+ * messages (NULL: "descriptor N").  The staged content keeps a duplicate
+ * of the descriptor until eakte_staged_free().  Content staged but never
+ * filed is an unreferenced object, which is harmless.
+ */
+EAKTE_EXTERN int eakte_stage_fd(eakte_staged **out, eakte_archive *archive, int fd, const char *label);
+
+/**
+ * Like eakte_batch_add_fd() for content staged on the same handle: it is
+ * not read again, and the batch makes it durable with the rest at commit.
+ * The same staged content may be added to a later batch again (to retry
+ * after a failed commit).  Should its object have gone meanwhile (a
+ * disposal of the same bytes in between), the descriptor is read again;
+ * if it no longer holds the same bytes, EAKTE_EINVALID.
+ */
+EAKTE_EXTERN int eakte_batch_add_staged(eakte_batch *batch, const eakte_staged *staged,
+	const eakte_file_options *opts, char id_out[EAKTE_ID_LEN + 1]);
+
+/** Free staged content (filed or not).  Accepts NULL. */
+EAKTE_EXTERN void eakte_staged_free(eakte_staged *staged);
+
 /**
  * Bring the index up to date with the journal and extract and index the
  * text of documents whose text is not yet in the full-text index (at most
