@@ -35,6 +35,10 @@ struct eakte_index {
 	sqlite3 *db;
 	int writable;
 	char *path;
+	/* Prepared once per handle, not per catch-up: a writer catches up
+	 * after every commit, and preparing took as long as applying. */
+	sqlite3_stmt **apply;     /* applier statements, S_COUNT of them */
+	sqlite3_stmt *position;   /* SELECT applied, head FROM position */
 };
 
 static int db_error(eakte_index *ix, int code, const char *what)
@@ -159,10 +163,13 @@ fail:
 	return rc;
 }
 
+static void finalize_cached(eakte_index *ix);
+
 void eakte_index__close(eakte_index *ix)
 {
 	if (ix == NULL)
 		return;
+	finalize_cached(ix);
 	sqlite3_close_v2(ix->db);
 	free(ix->path);
 	free(ix);
@@ -176,12 +183,14 @@ sqlite3 *eakte_index__db(eakte_index *ix)
 int eakte_index__position(eakte_index *ix, uint64_t *applied, char head[GIT_OID_HEXSZ + 1])
 {
 	sqlite3_stmt *st;
-	int rc, src;
+	int rc = 0, src;
 
 	*applied = 0;
 	head[0] = '\0';
-	if ((rc = prepare(ix, &st, "SELECT applied, head FROM position WHERE id = 1")) < 0)
+	if (ix->position == NULL &&
+	    (rc = prepare(ix, &ix->position, "SELECT applied, head FROM position WHERE id = 1")) < 0)
 		return rc;
+	st = ix->position;
 	src = sqlite3_step(st);
 	if (src == SQLITE_ROW) {
 		const char *h = (const char *)sqlite3_column_text(st, 1);
@@ -190,7 +199,7 @@ int eakte_index__position(eakte_index *ix, uint64_t *applied, char head[GIT_OID_
 	} else if (src != SQLITE_DONE) {
 		rc = db_error(ix, EAKTE_ECORRUPT, "reading the journal position");
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -216,7 +225,7 @@ int eakte_index__clear(eakte_index *ix)
 /* Applying events                                                     */
 /* ------------------------------------------------------------------ */
 
-/* Statements used while applying; prepared once per catch-up. */
+/* Statements used while applying; prepared once per index handle. */
 enum {
 	S_PLAN, S_AKTE_INS, S_AKTE_ID, S_AKTE_CLOSE, S_SERIAL, S_VORGANG,
 	S_DOC_INS, S_DOC_GET, S_DOC_VERSION, S_DOC_META_UPD, S_VERSION, S_META_DEL, S_META_INS,
@@ -261,10 +270,27 @@ typedef struct {
 	json_t *disposed;        /* Aktenzeichen disposed of in the journal (life.h), read when needed */
 } applier;
 
+static void finalize_cached(eakte_index *ix)
+{
+	if (ix->apply != NULL) {
+		for (int i = 0; i < S_COUNT; i++)
+			sqlite3_finalize(ix->apply[i]);
+		free(ix->apply);
+		ix->apply = NULL;
+	}
+	sqlite3_finalize(ix->position);
+	ix->position = NULL;
+}
+
+/* The statements stay prepared in the handle: only reset them, so that
+ * none holds a read snapshot (which would stop WAL checkpoints). */
 static void applier_free(applier *ap)
 {
 	for (int i = 0; i < S_COUNT; i++)
-		sqlite3_finalize(ap->st[i]);
+		if (ap->st[i] != NULL) {
+			sqlite3_reset(ap->st[i]);
+			sqlite3_clear_bindings(ap->st[i]);
+		}
 	json_decref(ap->disposed);
 	ap->disposed = NULL;
 }
@@ -276,12 +302,20 @@ static int applier_init(applier *ap, eakte_index *ix, eakte_archive *a)
 	memset(ap, 0, sizeof(*ap));
 	ap->ix = ix;
 	ap->a = a;
-	for (int i = 0; i < S_COUNT; i++) {
-		if ((rc = prepare(ix, &ap->st[i], apply_sql[i])) < 0) {
-			applier_free(ap);
-			return rc;
-		}
+	if (ix->apply == NULL) {
+		sqlite3_stmt **st = calloc(S_COUNT, sizeof(*st));
+		if (st == NULL)
+			return eakte_error__oom("preparing the index update");
+		for (int i = 0; i < S_COUNT; i++)
+			if ((rc = prepare(ix, &st[i], apply_sql[i])) < 0) {
+				for (int k = 0; k < i; k++)
+					sqlite3_finalize(st[k]);
+				free(st);
+				return rc;
+			}
+		ix->apply = st;
 	}
+	memcpy(ap->st, ix->apply, sizeof(ap->st));
 	return 0;
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Durable filing throughput through eakted with concurrent clients.
 
-  bench_daemon.py [--clients 8] [--docs N] [--runs R] [--out FILE]
+  bench_daemon.py [--clients 8] [--docs N] [--runs R] [--flush-delay-ms MS] [--out FILE]
 
 Each of --clients client processes files its share of N documents of 100 KiB
 (incompressible, like scanned PDFs), one request per document, and waits for
@@ -13,6 +13,11 @@ Side by side in the same run, each on a fresh archive, median of R runs:
     plus a process start), with the same number of concurrent callers; they
     queue on the archive's writer lock
 Reported: documents/s and the p50/p99 acknowledgement latency.
+
+--flush-delay-ms MS runs eakted and eakte with tests/bench/flushdelay.c
+preloaded, which adds MS milliseconds to every fsync, fdatasync and syncfs:
+a what-if for a disk whose cache flush is slower than this machine's (a
+simulation, reported as such; the default 0 measures the disk as it is).
 """
 import argparse
 import json
@@ -30,7 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 EAKTE = os.environ.get("EAKTE_BIN", str(ROOT / "build" / "cli" / "eakte"))
 EAKTED = os.environ.get("EAKTED_BIN", str(ROOT / "build" / "daemon" / "eakted"))
+FLUSHDELAY = os.environ.get("EAKTE_FLUSHDELAY", str(ROOT / "build" / "tests" / "bench" / "libflushdelay.so"))
 PLAN = ROOT / "docs" / "aktenplan.csv"
+FLUSH_ENV = {}   # set by --flush-delay-ms for eakted and the measured eakte calls
 AKTE = "32.10.02-2026/0001"
 
 
@@ -83,7 +90,8 @@ def cli_client(args):
     for p in paths:
         t0 = time.perf_counter()
         while True:
-            r = subprocess.run([EAKTE, "--archive", archive, "file", p, "--akte", AKTE], capture_output=True)
+            r = subprocess.run([EAKTE, "--archive", archive, "file", p, "--akte", AKTE], capture_output=True,
+                               env=dict(os.environ, **FLUSH_ENV))
             if r.returncode == 0:
                 break
             if b"locked" not in r.stderr:   # another caller holds the lock: wait for it, as a user would
@@ -108,7 +116,7 @@ def measure_daemon(work, paths, clients, extra):
     sock = str(work / "eakted.sock")
     group = sh("id", "-gn").stdout.decode().strip()
     p = subprocess.Popen([EAKTED, "--archive", a, "--socket", sock, "--role", f"{group}=clerk", *extra],
-                         stderr=subprocess.DEVNULL)
+                         stderr=subprocess.DEVNULL, env=dict(os.environ, **FLUSH_ENV))
     for _ in range(500):
         if os.path.exists(sock):
             break
@@ -132,8 +140,17 @@ def main():
     ap.add_argument("--docs", type=int, default=4000)
     ap.add_argument("--cli-docs", type=int, default=0, help="documents for the embedded CLI (default: --docs / 4)")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--flush-delay-ms", type=float, default=0.0)
     ap.add_argument("--out")
     o = ap.parse_args()
+    if o.flush_delay_ms > 0:
+        if not os.path.exists(FLUSHDELAY):
+            raise SystemExit(f"{FLUSHDELAY} is missing: build first (meson compile -C build) or set EAKTE_FLUSHDELAY")
+        FLUSH_ENV.update(LD_PRELOAD=FLUSHDELAY, EAKTE_FLUSH_DELAY_MS=str(o.flush_delay_ms))
+        # ld.so only warns about a preload it cannot load, and goes on
+        r = subprocess.run([EAKTE, "--version"], capture_output=True, env=dict(os.environ, **FLUSH_ENV))
+        if r.returncode != 0 or r.stderr:
+            raise SystemExit(f"eakte with {FLUSHDELAY} preloaded: {r.stderr.decode(errors='replace')}")
     cli_docs = o.cli_docs or max(o.clients, o.docs // 4)
     results = {"group commit": [], "batch_max=1": [], "embedded CLI": []}
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR", "/var/tmp")) as t:
@@ -160,7 +177,9 @@ def main():
                  f"vs the embedded CLI: {med['group commit'] / med['embedded CLI']:.1f}x.")
     head = (f"{o.clients} clients, 100 KiB incompressible documents, one request per document, "
             f"median of {o.runs} runs; {platform.node()}, {os.cpu_count()} CPUs, load "
-            f"{os.getloadavg()[0]:.2f}.\n\n")
+            f"{os.getloadavg()[0]:.2f}"
+            + (f"; SIMULATED: {o.flush_delay_ms:g} ms added to every fsync/fdatasync/syncfs" if o.flush_delay_ms else "")
+            + ".\n\n")
     report = head + "\n".join(lines) + "\n"
     print(report)
     if o.out:
