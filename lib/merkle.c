@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+/* See sha256() below for why the low-level interface. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 /*
  * One hash per level of a tree of up to 2^64 leaves, plus the old root a
@@ -21,31 +23,33 @@
 #define MAX_PROOF 65
 
 /*
- * The header gives the hash functions no way to report failure.  OpenSSL
- * fails here only when it cannot allocate a digest context or has no
- * SHA-256 provider; the output is then all zeros rather than whatever the
- * buffer held, so a verifier fails closed and a writer's damaged root is
- * caught by the next verification instead of being undefined.
+ * These hashes cannot fail, and must not: a writer puts them into the
+ * journal (each event's prev, the checkpoint's root), and a wrong one
+ * there is permanent.  OpenSSL 3's EVP interface allocates a context (and
+ * fetches the algorithm) on every call, so it fails when memory runs out;
+ * an earlier version wrote all zeros then, and the fault-injection tests
+ * found an event whose prev was zeros after a failed allocation inside
+ * OpenSSL.  The low-level SHA-256 functions (deprecated in OpenSSL 3.0,
+ * still built, the same assembly underneath) work on a context on the
+ * stack and never allocate.  Should a later OpenSSL drop them, the
+ * replacement must keep that property (or make every caller check).
  */
 static void sha256(eakte_hash out, const void *data, size_t len)
 {
-	if (EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) != 1)
-		memset(out, 0, EAKTE_HASH_LEN);
+	SHA256(data, len, out);
 }
 
 void eakte_merkle__leaf_hash(eakte_hash out, const void *data, size_t len)
 {
 	static const uint8_t leaf_prefix = 0x00;
-	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	SHA256_CTX c;
 
-	/* A context, rather than copying data behind the prefix: leaves are
+	/* Streamed rather than copying data behind the prefix: leaves are
 	 * whole journal events of up to EAKTE_EVENT_MAX bytes. */
-	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
-	    EVP_DigestUpdate(c, &leaf_prefix, 1) != 1 ||
-	    EVP_DigestUpdate(c, data, len) != 1 ||
-	    EVP_DigestFinal_ex(c, out, NULL) != 1)
-		memset(out, 0, EAKTE_HASH_LEN);
-	EVP_MD_CTX_free(c);
+	SHA256_Init(&c);
+	SHA256_Update(&c, &leaf_prefix, 1);
+	SHA256_Update(&c, data, len);
+	SHA256_Final(out, &c);
 }
 
 void eakte_merkle__node_hash(eakte_hash out, const eakte_hash left, const eakte_hash right)
