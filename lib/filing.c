@@ -7,9 +7,11 @@
  * (hashing, compressing, writing) while the caller adds more.  Metadata
  * objects are small and go into the batch's pack with the journal objects.  At most
  * MAX_IN_FLIGHT files are open at a time.  eakte_batch_commit() waits for
- * the workers, makes all objects durable with one syncfs, and appends one event
- * per document in one journal transaction.  If anything failed, nothing
- * is journaled: objects already written are unreferenced and harmless.
+ * the workers and appends one event per document in one journal
+ * transaction, whose one syncfs (after its pack) makes the content objects
+ * durable too, before the journal reference moves.  If anything failed,
+ * nothing is journaled: objects already written are unreferenced and
+ * harmless.
  *
  * A server can do the content part earlier, on its own threads:
  * eakte_stage_fd() writes the object, eakte_batch_add_staged() adds it to
@@ -73,7 +75,6 @@ struct eakte_batch {
 	pthread_cond_t done;  /* adders and commit wait for results */
 	pthread_t threads[MAX_WORKERS];
 	int nthreads;
-	eakte_obj_dirty dirty;
 };
 
 struct eakte_staged {
@@ -119,9 +120,6 @@ static void *worker(void *arg)
 		b->finished++;
 		pthread_cond_broadcast(&b->done);
 	}
-	for (size_t i = 0; i < 256; i++)
-		b->dirty.fanout[i] |= dirty.fanout[i];
-	b->dirty.objects |= dirty.objects;
 	pthread_mutex_unlock(&b->mu);
 	eakte_mime__free(mime);
 	return NULL;
@@ -350,8 +348,8 @@ static int add_item(eakte_batch *b, int fd, const eakte_staged *staged, const ch
 		goto fail;
 	eakte_index__doc_free(&prev);
 	if (staged != NULL) {
-		/* Written already: no worker, and one syncfs at commit all the
-		 * same (another thread may have written it a moment ago). */
+		/* Written already: no worker.  The commit's flush makes it
+		 * durable with the rest (see eakte_batch_commit()). */
 		it->content = staged->content;
 		it->done = 1;
 		pthread_mutex_lock(&b->mu);
@@ -362,7 +360,6 @@ static int add_item(eakte_batch *b, int fd, const eakte_staged *staged, const ch
 		}
 		b->items[b->count++] = it;
 		b->finished++;
-		b->dirty.fanout[staged->content.oid[0]] = 1;
 		pthread_mutex_unlock(&b->mu);
 		memcpy(id_out, it->id, EAKTE_ID_LEN + 1);
 		return 0;
@@ -639,7 +636,10 @@ int eakte_batch_commit(eakte_batch *b)
 		}
 	}
 	b->a->filed_state_lags = 0;
-	if ((rc = eakte_obj__sync(b->a->objects_fd, &b->dirty)) == 0 && (rc = eakte_txn__begin(&t, b->a)) == 0) {
+	/* No flush of the content objects here: the journal transaction
+	 * writes its pack and then flushes the whole file system once
+	 * (syncfs), content included, before its reference moves. */
+	if ((rc = eakte_txn__begin(&t, b->a)) == 0) {
 		for (i = 0; i < b->count && rc == 0; i++)
 			rc = append_event(t, b->items[i]);
 		if (rc == 0)

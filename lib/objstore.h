@@ -12,8 +12,9 @@
  *     that stock git reads), other content deflated at level 1.
  *
  * Write order: temporary file in objects/, rename into its fan-out
- * directory; eakte_obj__sync() then makes all of a batch's objects, their
- * names and directories durable with one syncfs().  Nothing refers to an
+ * directory; one syncfs() then makes all of a batch's objects, their names
+ * and directories durable: eakte_obj__sync(), or for filing the syncfs of
+ * the journal pack that names them (txnodb.h).  Nothing refers to an
  * object before that returns.  An object that already exists is not
  * rewritten.
  *

@@ -539,7 +539,7 @@ static void put32(uint8_t *p, uint32_t v)
 }
 
 /* Write the version 2 index of the finished pack to a new temporary file. */
-static int packw_write_idx(eakte_packw *w, const uint8_t sum[20], char tmp[64])
+static int packw_write_idx(eakte_packw *w, const uint8_t sum[20], char tmp[64], int fsync_it)
 {
 	EVP_MD_CTX *h = EVP_MD_CTX_new();
 	uint8_t *buf = NULL, isum[20];
@@ -596,7 +596,7 @@ static int packw_write_idx(eakte_packw *w, const uint8_t sum[20], char tmp[64])
 	}
 	if ((rc = eakte_fs__write_all(fd, buf, at, "a new pack index in store.git/objects/pack")) < 0)
 		goto out;
-	if (fsync(fd) != 0)
+	if (fsync_it && fsync(fd) != 0)
 		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot make a new pack index durable (fsync)");
 out:
 	if (fd >= 0 && close(fd) != 0 && rc == 0)
@@ -610,7 +610,7 @@ out:
 	return rc;
 }
 
-int eakte_packw__finish(eakte_packw *w, char name[41])
+int eakte_packw__finish(eakte_packw *w, char name[41], int whole_fs)
 {
 	uint8_t sum[20];
 	char tmp_idx[64], final[64];
@@ -626,13 +626,13 @@ int eakte_packw__finish(eakte_packw *w, char name[41])
 	/* The trailer: the SHA-1 of everything before it; it names the pack. */
 	if ((rc = eakte_fs__write_all(w->fd, sum, sizeof(sum), "a new pack in store.git/objects/pack")) < 0)
 		return rc;
-	if (fsync(w->fd) != 0)
+	if (!whole_fs && fsync(w->fd) != 0)
 		return eakte_error__set_errno(EAKTE_EIO, errno, "cannot make a new pack durable (fsync)");
 	qsort(w->objs, w->n, sizeof(*w->objs), cmp_obj);
 	for (uint32_t i = 1; i < w->n; i++)
 		if (memcmp(w->objs[i - 1].oid, w->objs[i].oid, 20) == 0)
 			return eakte_error__set(EAKTE_EIO, "an object was added twice to a pack");
-	if ((rc = packw_write_idx(w, sum, tmp_idx)) < 0)
+	if ((rc = packw_write_idx(w, sum, tmp_idx, !whole_fs)) < 0)
 		return rc;
 	eakte_hex__encode(name, sum, sizeof(sum));
 	snprintf(final, sizeof(final), "pack-%s.pack", name);
@@ -648,6 +648,13 @@ int eakte_packw__finish(eakte_packw *w, char name[41])
 		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot name the new pack index objects/pack/%s", final);
 		unlinkat(w->dir_fd, tmp_idx, 0);
 		return rc;
+	}
+	if (whole_fs) {
+		/* One flush for the pack, its index, their names and whatever
+		 * the caller wrote before on this file system. */
+		if (syncfs(w->dir_fd) != 0)
+			return eakte_error__set_errno(EAKTE_EIO, errno, "cannot flush the new pack and objects to disk (syncfs)");
+		return 0;
 	}
 	return eakte_fs__fsync_dir(w->dir_fd, "store.git/objects/pack");
 }
@@ -925,7 +932,7 @@ static int merge_packs(pack_entry *v, size_t k, int pack_fd, const char *pack_di
 			goto out;
 		merge_skip(ix, k, oid.id);
 	}
-	if ((rc = eakte_packw__finish(w, hex)) < 0)
+	if ((rc = eakte_packw__finish(w, hex, 0)) < 0)
 		goto out;
 	snprintf(path, sizeof(path), "%s/pack-%s.idx", pack_dir, hex);
 	if (git_odb_backend_one_pack(&merged, path) < 0) {

@@ -72,7 +72,11 @@ int eakte_packs__rewrite(const char *objects_dir, int objects_fd, int (*keep)(co
  * 32 bytes per object).  `count` objects must be added before finish,
  * which makes .pack and its version 2 .idx durable in `pack_dir` (the
  * .pack renamed into place first, then the .idx) and returns the pack's
- * name (hex).  Freeing an unfinished writer removes its temporary file.
+ * name (hex): by fsyncing both and the directory, or with `whole_fs` by
+ * one syncfs of the file system, which also makes durable everything
+ * written on it before (a commit's loose content objects: one flush
+ * instead of four).  Freeing an unfinished writer removes its temporary
+ * file.
  */
 typedef struct eakte_packw eakte_packw;
 int eakte_packw__begin(eakte_packw **out, const char *pack_dir, uint32_t count);
@@ -81,7 +85,7 @@ int eakte_packw__add(eakte_packw *w, git_object_t type, const void *data, size_t
  * a whole object, never a delta), with the object id and the CRC-32 that
  * pack's index records for it (checked: EAKTE_ECORRUPT if it differs). */
 int eakte_packw__add_raw(eakte_packw *w, const uint8_t oid[20], uint32_t crc, const void *entry, size_t len);
-int eakte_packw__finish(eakte_packw *w, char name[41]);
+int eakte_packw__finish(eakte_packw *w, char name[41], int whole_fs);
 void eakte_packw__free(eakte_packw *w);
 
 #endif

@@ -141,8 +141,10 @@ int eakte_txnodb__write_pack(eakte_txnodb *t, git_repository *repo)
 		rc = eakte_packw__add(w, type, data, len);
 		git_odb_backend_data_free(t->inner, data);
 	}
+	/* One syncfs: it also flushes the content objects written for this
+	 * transaction, which must be durable before the journal names them. */
 	if (rc == 0)
-		rc = eakte_packw__finish(w, name);
+		rc = eakte_packw__finish(w, name, 1);
 	eakte_packw__free(w);
 	return rc < 0 ? eakte_error__wrap(rc, "writing the journal pack") : 0;
 }

@@ -29,8 +29,10 @@ int eakte_txnodb__attach(eakte_txnodb **out, git_odb *odb);
 int eakte_txnodb__put(eakte_txnodb *t, git_oid *out, const void *data, size_t len, git_object_t type);
 
 /* Write the objects written since the last reset as one pack with its
- * index into the repository (fsynced when libgit2's fsync is on).  The
- * caller rescans the packs (eakte_packs__rescan) before the reset. */
+ * index into the repository, durable on return: by one syncfs, which also
+ * flushes what was written on the file system before (the transaction's
+ * loose content objects).  The caller rescans the packs
+ * (eakte_packs__rescan) before the reset. */
 int eakte_txnodb__write_pack(eakte_txnodb *t, git_repository *repo);
 
 /* Forget the objects written since the last reset. */
