@@ -469,6 +469,7 @@ static int file_one(hf *h, int pfd, const char *name, const char *disp, cand *c,
 	char (*ids)[EAKTE_ID_LEN + 1] = NULL;
 	char **titles = NULL, **labels = NULL;
 	int *fds = NULL;
+	eakte_staged **staged = NULL;
 	int fd = -1, required, rc, result = DONE, is_zip = 0;
 	wjob job;
 
@@ -580,9 +581,10 @@ static int file_one(hf *h, int pfd, const char *name, const char *disp, cand *c,
 	opts = calloc(nm, sizeof(*opts));
 	ids = calloc(nm, sizeof(*ids));
 	fds = calloc(nm, sizeof(*fds));
+	staged = calloc(nm, sizeof(*staged));
 	titles = calloc(nm, sizeof(*titles));
 	labels = calloc(nm, sizeof(*labels));
-	if (!meta || !opts || !ids || !fds || !titles || !labels)
+	if (!meta || !opts || !ids || !fds || !staged || !titles || !labels)
 		goto retry;
 	for (size_t i = 0; i < h->cfg.nmeta; i++) {
 		size_t kl = strcspn(h->cfg.meta[i], "=");
@@ -625,10 +627,32 @@ static int file_one(hf *h, int pfd, const char *name, const char *disp, cand *c,
 		opts[i] = o;
 		fds[i] = m[i].fd;
 	}
+	/* The content goes into the store on this thread, as for a client:
+	 * a large scan delays no other commit. */
+	for (size_t i = 0; i < nm; i++) {
+		char why[1024];
+		int src = 0;
+
+		if (lseek(fds[i], 0, SEEK_SET) < 0) {
+			src = EAKTE_EIO;
+			snprintf(why, sizeof(why), "cannot read %s from its start: %s", labels[i], strerror(errno));
+		} else if ((src = writer_stage(h->w, fds[i], labels[i], &staged[i])) < 0) {
+			snprintf(why, sizeof(why), "%s", eakte_error_last());
+		}
+		if (src < 0) {
+			if (transient(src)) {
+				logf_(h, "cannot file %s now: %s; retrying in %d s", disp, why, RETRY_MS / 1000);
+				goto retry;
+			}
+			explain_rc(src, akte, why, de, en, sizeof(de));
+			goto refuse;
+		}
+	}
 	memset(&job, 0, sizeof(job));
 	job.n = nm;
 	job.fds = fds;
 	job.opts = opts;
+	job.staged = staged;
 	job.ids = ids;
 	writer_submit(h->w, &job);
 	if (job.rc == 0) {
@@ -673,6 +697,9 @@ out:
 	free(meta);
 	free(opts);
 	free(ids);
+	for (size_t i = 0; staged && i < nm; i++)
+		eakte_staged_free(staged[i]);
+	free(staged);
 	free(fds);
 	if (fd >= 0)
 		close(fd);

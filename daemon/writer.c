@@ -71,9 +71,13 @@ static void extract_yield(writer *w)
 
 		if (w->stopping || now - start >= EXTRACT_YIELD_MAX_MS)
 			return;
-		idle_at = w->head == NULL && w->writer_idle_since > 0 ? w->writer_idle_since + EXTRACT_IDLE_MS : now + EXTRACT_IDLE_MS;
-		if (w->head == NULL && w->writer_idle_since > 0 && now >= idle_at)
-			return;
+		if (w->head == NULL && w->writer_idle_since > 0) {
+			idle_at = w->writer_idle_since + EXTRACT_IDLE_MS;
+			if (now >= idle_at)
+				return;
+		} else {
+			idle_at = now + EXTRACT_IDLE_MS;   /* busy: look again then */
+		}
 		until_ms = idle_at < start + EXTRACT_YIELD_MAX_MS ? idle_at : start + EXTRACT_YIELD_MAX_MS;
 		/* extract_cv is a CLOCK_REALTIME condition: wait the difference. */
 		clock_gettime(CLOCK_REALTIME, &until);
@@ -406,6 +410,7 @@ int writer_start(writer **out, eakte_archive *a, const char *path, unsigned int 
 	w->extract_wanted = 1;   /* whatever an earlier run left pending */
 	w->writer_idle_since = mono_ms();
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
+		pthread_rwlock_destroy(&w->handle);
 		free(w->path);
 		free(w);
 		return -1;
@@ -416,6 +421,7 @@ int writer_start(writer **out, eakte_archive *a, const char *path, unsigned int 
 		pthread_cond_signal(&w->work);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
+		pthread_rwlock_destroy(&w->handle);
 		free(w->path);
 		free(w);
 		return -1;
