@@ -146,7 +146,9 @@ def main():
     if o.flush_delay_ms > 0:
         if not os.path.exists(FLUSHDELAY):
             raise SystemExit(f"{FLUSHDELAY} is missing: build first (meson compile -C build) or set EAKTE_FLUSHDELAY")
-        FLUSH_ENV.update(LD_PRELOAD=FLUSHDELAY, EAKTE_FLUSH_DELAY_MS=str(o.flush_delay_ms))
+        FLUSH_ENV.update(LD_PRELOAD=FLUSHDELAY, EAKTE_FLUSH_DELAY_MS=str(o.flush_delay_ms),
+                         # a sanitized build: the shim comes before ASan's runtime
+                         ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
         # ld.so only warns about a preload it cannot load, and goes on
         r = subprocess.run([EAKTE, "--version"], capture_output=True, env=dict(os.environ, **FLUSH_ENV))
         if r.returncode != 0 or r.stderr:
