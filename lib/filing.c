@@ -527,9 +527,6 @@ int eakte_stage_fd(eakte_staged **out, eakte_archive *archive, int fd, const cha
 	}
 	if ((rc = stage_write(&s->content, archive, s)) < 0)
 		goto fail;
-	/* The commit's syncfs then mostly waits for what is already on its
-	 * way, and this thread's write overlaps other requests' commits. */
-	eakte_obj__start_writeback(archive->objects_fd, s->content.oid);
 	*out = s;
 	return 0;
 fail:

@@ -370,20 +370,6 @@ int eakte_obj__write_mem(eakte_obj_info *info, int objects_fd, const void *buf, 
 	return rc;
 }
 
-void eakte_obj__start_writeback(int objects_fd, const uint8_t oid[EAKTE_OID_LEN])
-{
-	char path[EAKTE_OID_HEX_LEN + 2];
-	int fd;
-
-	object_path(path, oid);
-	fd = openat(objects_fd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	/* Only a head start: eakte_obj__sync() still waits for it all. */
-	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	close(fd);
-}
-
 int eakte_obj__sync(int objects_fd, const eakte_obj_dirty *dirty)
 {
 	int i, any = dirty->objects;

@@ -57,10 +57,6 @@ int eakte_obj__write_fd(eakte_obj_info *info, int objects_fd, int fd, eakte_mime
 int eakte_obj__write_mem(eakte_obj_info *info, int objects_fd, const void *buf, size_t len,
 	int level, eakte_obj_dirty *dirty);
 
-/* Start writing an object's data to disk now, without waiting, so that a
- * later eakte_obj__sync() finds less to do (best effort). */
-void eakte_obj__start_writeback(int objects_fd, const uint8_t oid[EAKTE_OID_LEN]);
-
 /* Make every object written so far durable (one syncfs for the batch). */
 int eakte_obj__sync(int objects_fd, const eakte_obj_dirty *dirty);
 
