@@ -226,6 +226,8 @@ int eakte_archive_tidy(eakte_archive *a)
 
 	if (a == NULL || a->lock_fd < 0)
 		return eakte_error__set(EAKTE_EINVALID, "tidying needs the archive opened for writing");
+	if (eakte_journal__flush_state(a) < 0)
+		snprintf(a->warning, sizeof(a->warning), "%s", eakte_error_last());
 	if (a->tidy_pending) {
 		a->tidy_pending = 0;
 		if (eakte_archive__consolidate_packs(a) < 0)

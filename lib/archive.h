@@ -62,7 +62,8 @@ struct eakte_archive {
 	struct eakte_index *index; /* opened by writers (index.h) */
 	int index_rebuilt;       /* the index was missing or corrupt and was rebuilt */
 	int filed_state_lags;    /* the last commit failed after (or perhaps after) its commit point */
-	int ref_moved;           /* move_ref failed: 1 after the reference moved, 2 not known */
+	int ref_moved;           /* ref_publish failed: 1 after the reference moved */
+	int state_flush_pending; /* refs/eakte/state renamed, its directory not yet flushed */
 	char warning[512];       /* see eakte_archive_warning() */
 
 	/* Read cache of leaf hashes and commit ids, seq order (see journal.c). */

@@ -834,53 +834,95 @@ out:
 	return rc;
 }
 
-static int move_ref(eakte_archive *a, const char *name, const git_oid *to, const git_oid *from, int exists)
+/*
+ * Moving a reference in two steps, so that one flush serves both
+ * references and the pack (docs/format.md, "Write order").
+ *
+ * ref_stage() writes the new value into "<ref>.lock", created exclusively
+ * as git's own lock protocol does (no git tool moves the reference while
+ * it exists), and does not flush it: the pack's syncfs() that follows
+ * makes it durable.  ref_publish() then checks that the reference still
+ * has the value this handle knows (compare-and-swap; one writer holds the
+ * archive lock, so a mismatch means a foreign tool moved it) and renames
+ * the lock into place.  Only a durable rename needs a flush, of the
+ * reference's directory: the file itself is on disk already.
+ */
+static void ref_lock_path(char *out, size_t len, const char *name)
 {
-	git_reference *ref = NULL;
+	snprintf(out, len, "store.git/%s.lock", name);
+}
+
+static void ref_unstage(eakte_archive *a, const char *name)
+{
+	char lock[256];
+
+	ref_lock_path(lock, sizeof(lock), name);
+	(void)unlinkat(a->dirfd, lock, 0);
+}
+
+static int ref_stage(eakte_archive *a, const char *name, const git_oid *to)
+{
+	char lock[256], dir[256], line[GIT_OID_HEXSZ + 2];
+	const char *slash = strrchr(name, '/');
+	int fd, rc;
+
+	ref_lock_path(lock, sizeof(lock), name);
+	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - name), name);
+	fd = openat(a->dirfd, lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	if (fd < 0 && errno == ENOENT) {
+		/* `git pack-refs` removes emptied reference directories. */
+		if (mkdirat(a->dirfd, dir, 0777) != 0 && errno != EEXIST)
+			return eakte_error__set_errno(EAKTE_EIO, errno, "cannot create %s", dir);
+		fd = openat(a->dirfd, lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+	}
+	if (fd < 0 && errno == EEXIST)
+		return eakte_error__set(EAKTE_ELOCKED, "%s is locked by another program (%s exists); "
+			"nothing was filed, try again", name, lock);
+	if (fd < 0)
+		return eakte_error__set_errno(eakte_error__from_errno(errno), errno, "cannot create %s", lock);
+	git_oid_fmt(line, to);
+	line[GIT_OID_HEXSZ] = '\n';
+	line[GIT_OID_HEXSZ + 1] = '\0';
+	rc = eakte_fs__write_all(fd, line, GIT_OID_HEXSZ + 1, lock);
+	if (close(fd) != 0 && rc == 0)
+		rc = eakte_error__set_errno(EAKTE_EIO, errno, "cannot write %s", lock);
+	if (rc < 0)
+		ref_unstage(a, name);
+	return rc;
+}
+
+/*
+ * Rename the staged value into place; with `durable`, flush the directory.
+ * On failure the lock is gone and a->ref_moved says whether the reference
+ * moved (1: it did, only its durability is in doubt) or not (0).
+ */
+static int ref_publish(eakte_archive *a, const char *name, const git_oid *from, int exists, int durable)
+{
+	char lock[256], final[256], dir[256];
+	const char *slash = strrchr(name, '/');
+	git_oid cur;
 	int grc;
 
-	if (exists)
-		grc = git_reference_create_matching(&ref, a->repo, name, to, 1, from, NULL);
-	else
-		grc = git_reference_create(&ref, a->repo, name, to, 0, NULL);
-	git_reference_free(ref);
 	a->ref_moved = 0;
-	if (grc == GIT_EMODIFIED || grc == GIT_EEXISTS)
-		return eakte_error__set(EAKTE_ELOCKED, "%s was moved by someone else during the write; nothing was filed, try again", name);
-	if (grc < 0) {
-		git_oid cur;
-		char dir[256];
-		const char *slash;
-		int rc = eakte_archive__git_error(EAKTE_EIO, "moving the reference");
-
-		/* libgit2 fails after the rename too (fsync of the directory):
-		 * then the reference has moved, and only durability is in doubt.
-		 * Make it durable ourselves; if that works, the move succeeded. */
-		if (git_reference_name_to_id(&cur, a->repo, name) < 0) {
-			char first[400];
-			snprintf(first, sizeof(first), "%s", eakte_error_last());
-			a->ref_moved = 2;
-			return eakte_error__set(EAKTE_EIO, "%s; whether %s moved is not known (it cannot be read back: %s); "
-				"once the disk works, `eakte log` shows what was filed",
-				first, name, git_error_last() ? git_error_last()->message : "libgit2 error");
-		}
-		if (!git_oid_equal(&cur, to))
-			return rc;
+	ref_lock_path(lock, sizeof(lock), name);
+	snprintf(final, sizeof(final), "store.git/%s", name);
+	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - name), name);
+	grc = git_reference_name_to_id(&cur, a->repo, name);
+	if (exists ? grc < 0 || !git_oid_equal(&cur, from) : grc != GIT_ENOTFOUND) {
+		ref_unstage(a, name);
+		if (grc < 0 && grc != GIT_ENOTFOUND)
+			return eakte_archive__git_error(EAKTE_EIO, "reading the reference before moving it");
+		return eakte_error__set(EAKTE_ELOCKED, "%s was moved by someone else during the write; "
+			"nothing was filed, try again", name);
+	}
+	if (renameat(a->dirfd, lock, a->dirfd, final) != 0) {
+		int e = errno;
+		ref_unstage(a, name);
+		return eakte_error__set_errno(EAKTE_EIO, e, "cannot move %s (renaming %s)", name, lock);
+	}
+	if (durable && eakte_fs__fsync_dir_at(a->dirfd, dir) < 0) {
 		a->ref_moved = 1;
-		slash = strrchr(name, '/');
-		snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - name), name);
-		{
-			char first[400];
-			snprintf(first, sizeof(first), "%s", eakte_error_last());
-			if (eakte_fs__fsync_dir_at(a->dirfd, dir) == 0) {
-				/* Worth knowing: the disk failed once. */
-				snprintf(a->warning, sizeof(a->warning), "%s (it succeeded when tried again; check the disk)", first);
-				a->ref_moved = 0;
-				return 0;
-			}
-		}
-		return eakte_error__set(EAKTE_EIO, "%s moved, but %s could not be made durable (%s)",
-			name, dir, eakte_error_last());
+		return eakte_error__wrap(EAKTE_EIO, "%s moved, but could not be made durable", name);
 	}
 	return 0;
 }
@@ -890,32 +932,52 @@ int eakte_txn__commit(eakte_txn *t)
 	eakte_archive *a = t->a;
 	git_oid state_commit;
 	uint64_t i, added = t->appended + t->replayed;
-	int rc;
+	int rc, journal_moves = t->appended > 0;
 
 	char not_durable[512] = "";
 
 	a->filed_state_lags = 0;
+	a->state_flush_pending = 0;
 	if (added == 0)
 		return 0;
 	if ((rc = write_state(&state_commit, t)) < 0)
 		return rc;
-	if ((rc = eakte_txnodb__write_pack(a->txnodb, a->repo)) < 0 ||
-	    (rc = eakte_packs__rescan(a->packs)) < 0)
+	/* The references' new values first, so that the pack's one flush
+	 * makes them durable too. */
+	if ((journal_moves && (rc = ref_stage(a, EAKTE_JOURNAL_REF, &t->head)) < 0))
 		return rc;
+	if ((rc = ref_stage(a, EAKTE_STATE_REF, &state_commit)) < 0) {
+		ref_unstage(a, EAKTE_JOURNAL_REF);
+		return rc;
+	}
+	if ((rc = eakte_txnodb__write_pack(a->txnodb, a->repo)) < 0 ||
+	    (rc = eakte_packs__rescan(a->packs)) < 0) {
+		if (journal_moves)
+			ref_unstage(a, EAKTE_JOURNAL_REF);
+		ref_unstage(a, EAKTE_STATE_REF);
+		return rc;
+	}
 	/* The commit point: after this the events are in the archive. */
-	if (t->appended > 0 && (rc = move_ref(a, EAKTE_JOURNAL_REF, &t->head, &a->head, a->size > 0 || t->replayed > 0)) < 0) {
-		if (a->ref_moved == 2)
-			a->filed_state_lags = 1;   /* never claim that nothing was filed */
-		if (a->ref_moved != 1)
+	if (journal_moves &&
+	    (rc = ref_publish(a, EAKTE_JOURNAL_REF, &a->head, a->size > 0 || t->replayed > 0, 1)) < 0) {
+		if (a->ref_moved != 1) {
+			ref_unstage(a, EAKTE_STATE_REF);
 			return rc;
+		}
 		/* In the journal but perhaps not durable: carry on, so that this
 		 * handle matches the disk, and report it (never "nothing filed"). */
 		snprintf(not_durable, sizeof(not_durable), "%s", eakte_error_last());
 	}
-	if ((rc = move_ref(a, EAKTE_STATE_REF, &state_commit, &a->state_commit, a->has_state)) < 0) {
+	/* The state is derived from the journal: readers see it at once, and
+	 * its rename needs no flush of its own before the answer.  Lost in a
+	 * power failure, the old state comes back, and the next writer replays
+	 * the events since (catch-up); eakte_archive_tidy() or the end of the
+	 * write makes it durable soon after (eakte_journal__flush_state()). */
+	if ((rc = ref_publish(a, EAKTE_STATE_REF, &a->state_commit, a->has_state, 0)) < 0) {
 		a->filed_state_lags = 1;
 		return eakte_error__wrap(rc, "the events are filed, but the state was not updated (the next write repairs it)");
 	}
+	a->state_flush_pending = 1;
 	if (a->index_len == a->size && index_grow(a, a->size + added) == 0) {
 		for (i = 0; i < added; i++) {
 			memcpy(a->leaves[a->size + i], t->new_leaves[i], EAKTE_HASH_LEN);
@@ -932,6 +994,8 @@ int eakte_txn__commit(eakte_txn *t)
 	a->has_state = 1;
 	a->state_size = t->size;
 	eakte_txnodb__reset(a->txnodb);
+	if (!(a->flags & EAKTE_OPEN_DEFER_TIDY) && eakte_journal__flush_state(a) < 0)
+		snprintf(a->warning, sizeof(a->warning), "%s", eakte_error_last());
 	/* The events are durable whatever happens now: a failed merge of
 	 * packs leaves them all in place and is only worth a warning. */
 	if (a->flags & EAKTE_OPEN_DEFER_TIDY)
@@ -944,6 +1008,21 @@ int eakte_txn__commit(eakte_txn *t)
 		return eakte_error__set(EAKTE_EIO, "the events are in the journal, but may not survive a power failure: "
 			"%s; check the disk, then run `eakte verify`", not_durable);
 	}
+	return 0;
+}
+
+int eakte_journal__flush_state(eakte_archive *a)
+{
+	char dir[256];
+	const char *slash = strrchr(EAKTE_STATE_REF, '/');
+
+	if (!a->state_flush_pending)
+		return 0;
+	a->state_flush_pending = 0;
+	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - EAKTE_STATE_REF), EAKTE_STATE_REF);
+	if (eakte_fs__fsync_dir_at(a->dirfd, dir) < 0)
+		return eakte_error__wrap(EAKTE_EIO, "the archive state may not survive a power failure "
+			"(the next write repairs it from the journal); check the disk");
 	return 0;
 }
 

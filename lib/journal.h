@@ -16,14 +16,18 @@
  * and the signed checkpoint of size n has the Merkle root of events 0..n-1.
  *
  * Write order of a transaction (eakte_txn__commit):
- *   content and metadata objects durable (already, see objstore.h)
- *   -> event, tree and commit objects plus the new state tree built in a
- *      the transaction's object store (txnodb.h), written as one pack +
- *      index, fsynced
- *   -> refs/heads/journal moved with compare-and-swap, fsynced: the commit
- *      point
- *   -> refs/eakte/state moved (a crash before this is repaired on the next
- *      writable open by eakte_journal__catch_up())
+ *   content and metadata objects written, not yet flushed (objstore.h)
+ *   -> event, tree and commit objects plus the new state tree built in
+ *      the transaction's object store (txnodb.h); the new values of both
+ *      references written to their lock files; the pack and its index
+ *      written; one syncfs() makes all of it durable
+ *   -> refs/heads/journal renamed into place after a compare-and-swap
+ *      check, its directory fsynced: the commit point
+ *   -> refs/eakte/state renamed into place, no flush of its own (a state
+ *      lost in a power failure is repaired on the next writable open by
+ *      eakte_journal__catch_up()); its directory is fsynced before the
+ *      commit returns, or for EAKTE_OPEN_DEFER_TIDY by eakte_archive_tidy()
+ *      through eakte_journal__flush_state()
  *   -> cache/journal.idx appended (derived, may lag or be lost).
  */
 #ifndef EAKTE_JOURNAL_H
@@ -70,6 +74,10 @@ int eakte_journal__catch_up(eakte_archive *a);
 /* Read-only: advance the in-memory position (range, size) to the journal
  * head without writing anything. */
 int eakte_journal__catch_up_in_memory(eakte_archive *a);
+
+/* Make the last commit's move of refs/eakte/state durable (fsync of its
+ * directory), if it is not yet; see the write order above. */
+int eakte_journal__flush_state(eakte_archive *a);
 
 typedef struct eakte_txn eakte_txn;
 

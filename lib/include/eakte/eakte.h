@@ -106,7 +106,8 @@ EAKTE_EXTERN int eakte_archive_init(const char *path, const eakte_init_options *
  *  that a read never waits for text extraction. */
 #define EAKTE_OPEN_NO_EXTRACT 2u
 /** With EAKTE_OPEN_WRITE: a commit leaves the work that follows its commit
- *  point (merging small packs, bringing the index up to date) to
+ *  point (flushing the state reference, merging small packs, bringing the
+ *  index up to date) to
  *  eakte_archive_tidy(), so that the caller can acknowledge first and tidy
  *  while it waits for more work (eakted does, between group commits). */
 #define EAKTE_OPEN_DEFER_TIDY 4u
@@ -138,8 +139,10 @@ EAKTE_EXTERN const char *eakte_archive_warning(const eakte_archive *archive);
 
 /**
  * Do what commits on a handle opened with EAKTE_OPEN_DEFER_TIDY left:
- * merge small packs and bring the index up to date.  Cheap when there is
- * nothing to do.  The commits are durable already: a failure here is only
+ * flush the directory of the state reference (so that the state, not only
+ * the journal, survives a power failure; without it the next writer would
+ * rebuild the state from the journal), merge small packs and bring the
+ * index up to date.  Cheap when there is nothing to do.  The commits are durable already: a failure here is only
  * a warning (eakte_archive_warning(); the next tidy or open tries again),
  * so this returns 0 unless the handle is not a writer (EAKTE_EINVALID).
  */
