@@ -688,3 +688,28 @@ def test_a_large_document_delays_nobody_else(daemon, tmp_path):
     filed = [e["event"]["content"]["size"] for e in log if e["event"]["action"] == "file"]
     # journal order matches the acknowledgements: the small one first
     assert filed[-2:] == [small.stat().st_size, big.stat().st_size]
+
+
+def test_a_reference_locked_by_another_program_files_nothing(daemon, archive, tmp_path):
+    """The journal reference moves only under git's lock protocol: while
+    another program holds refs/heads/journal.lock, a commit fails with
+    nothing filed and a message that says why; once the lock is gone,
+    filing works (the compare-and-swap itself: unit_refs)."""
+    from conftest import git, journal_size
+    doc = tmp_path / "brief.txt"
+    doc.write_text("Antrag auf Sondernutzung\n", encoding="utf-8")
+    store = archive / "store.git"
+    via(daemon, "file", doc, "--akte", "A-1", check=0)
+    n = journal_size(archive)
+    head = git(archive, "rev-parse", "journal").stdout.decode().strip()
+
+    (store / "refs" / "heads" / "journal.lock").write_text("0" * 40 + "\n")
+    r = via(daemon, "file", doc, "--akte", "A-1", check=5)
+    assert "refs/heads/journal is locked by another program" in r.error and "nothing" in r.error, r.error
+    assert journal_size(archive) == n
+    assert git(archive, "rev-parse", "journal").stdout.decode().strip() == head
+    (store / "refs" / "heads" / "journal.lock").unlink(missing_ok=True)
+    via(daemon, "file", doc, "--akte", "A-1", check=0)
+    assert journal_size(archive) == n + 1
+    assert not list(store.glob("refs/**/*.lock"))
+    run("verify", archive=archive, check=0)

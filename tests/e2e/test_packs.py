@@ -100,3 +100,37 @@ def test_kept_packs_are_never_merged(tmp_path):
     now = packs(a)
     assert set(first) <= set(now)
     check_archive(a)
+
+
+def test_references_are_git_references_even_after_pack_refs(archive, tmp_path):
+    """eakte moves refs/heads/journal and refs/eakte/state itself (lock file,
+    flushed with the pack, renamed): git must see them as its own, no lock
+    file may stay behind, and `git pack-refs` (which moves the references
+    into packed-refs and removes their emptied directories) must not stop
+    the next write."""
+    doc = tmp_path / "brief.txt"
+    doc.write_text("Antrag auf Sondernutzung\n", encoding="utf-8")
+    store = archive / "store.git"
+
+    def heads():
+        return (git(archive, "rev-parse", "refs/heads/journal").stdout.decode().strip(),
+                git(archive, "rev-parse", "refs/eakte/state").stdout.decode().strip())
+
+    before = heads()
+    run("file", doc, "--akte", "A-1", archive=archive, check=0)
+    after = heads()
+    assert after[0] != before[0] and after[1] != before[1]
+    # the journal head is the newest event's commit, its parent the one before
+    assert git(archive, "rev-parse", "journal~1").stdout.decode().strip() == before[0]
+    assert not list(store.glob("refs/**/*.lock"))
+    git(archive, "pack-refs", "--all", "--prune")
+    assert not (store / "refs" / "eakte" / "state").exists()
+    assert not (store / "refs" / "heads" / "journal").exists()
+    (store / "refs" / "eakte").rmdir()   # as older gits do once it is empty
+    assert heads() == after
+    run("file", doc, "--akte", "A-2", archive=archive, check=0)
+    final = heads()
+    assert final != after and (store / "refs" / "eakte" / "state").is_file()
+    assert git(archive, "rev-parse", "journal~1").stdout.decode().strip() == after[0]
+    assert not list(store.glob("refs/**/*.lock"))
+    check_archive(archive)

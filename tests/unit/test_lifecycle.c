@@ -13,6 +13,7 @@
 
 #include "archive.h"
 #include "cjson.h"
+#include "fixture.h"
 #include "journal.h"
 #include "life.h"
 #include "records.h"
@@ -28,19 +29,7 @@ static const char plan_csv[] =
 	"70;Archivwuerdig;;5;A\n"
 	"71;Vernichten;;5;V\n";
 
-typedef struct {
-	char dir[64];
-	eakte_archive *a;
-	uint64_t seq_before;
-} fixture;
-
-static void rm_rf(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
+typedef ufx_archive fixture;
 
 static char *file_one(eakte_archive *a, const char *dir, const char *az, const char *text)
 {
@@ -66,22 +55,10 @@ static char *file_one(eakte_archive *a, const char *dir, const char *az, const c
 static int setup(void **state)
 {
 	fixture *fx = calloc(1, sizeof(*fx));
-	eakte_akte_options ao = EAKTE_AKTE_OPTIONS_INIT;
-	char *az = NULL, *doc;
-	size_t n;
+	char *doc;
 
 	assert_non_null(fx);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/eakte-unit-life-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	rm_rf(fx->dir);
-	assert_int_equal(eakte_archive_init(fx->dir, NULL), 0);
-	assert_int_equal(eakte_archive_open(&fx->a, fx->dir, EAKTE_OPEN_WRITE), 0);
-	assert_int_equal(eakte_plan_import(fx->a, plan_csv, strlen(plan_csv), "plan.csv", NULL, &n), 0);
-	ao.plan = "70";
-	ao.az = "A-1";
-	ao.title = "Archivakte";
-	assert_int_equal(eakte_akte_create(fx->a, &ao, &az), 0);
-	eakte_free(az);
+	ufx_archive_new(fx, "life", plan_csv, "70", "A-1", EAKTE_OPEN_WRITE);
 	doc = file_one(fx->a, fx->dir, "A-1", "Bauakte Inhalt\n");
 	free(doc);
 	assert_int_equal(eakte_akte_close(fx->a, "A-1", "2000-01-01", NULL), 0);
@@ -93,8 +70,7 @@ static int teardown(void **state)
 {
 	fixture *fx = *state;
 
-	eakte_archive_free(fx->a);
-	rm_rf(fx->dir);
+	ufx_archive_free(fx);
 	free(fx);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "archive.h"
+#include "fixture.h"
 #include "objstore.h"
 
 #include <fcntl.h>
@@ -24,39 +25,15 @@
 
 #include <openssl/evp.h>
 
-typedef struct {
-	char dir[64];
-	eakte_archive *a;
-} fixture;
-
-static void rm_rf(const char *dir)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
+typedef ufx_archive fixture;
 
 static int setup(void **state)
 {
 	static const char plan[] = "code;title;parent;retention;value\n10;Test;;5;V\n";
 	fixture *fx = calloc(1, sizeof(*fx));
-	eakte_akte_options ao = EAKTE_AKTE_OPTIONS_INIT;
-	char *az = NULL;
-	size_t n;
 
 	assert_non_null(fx);
-	snprintf(fx->dir, sizeof(fx->dir), "/tmp/eakte-unit-stage-XXXXXX");
-	assert_non_null(mkdtemp(fx->dir));
-	rm_rf(fx->dir);
-	assert_int_equal(eakte_archive_init(fx->dir, NULL), 0);
-	assert_int_equal(eakte_archive_open(&fx->a, fx->dir, EAKTE_OPEN_WRITE), 0);
-	assert_int_equal(eakte_plan_import(fx->a, plan, strlen(plan), "plan.csv", NULL, &n), 0);
-	ao.plan = "10";
-	ao.az = "S-1";
-	ao.title = "Staging";
-	assert_int_equal(eakte_akte_create(fx->a, &ao, &az), 0);
-	eakte_free(az);
+	ufx_archive_new(fx, "stage", plan, "10", "S-1", EAKTE_OPEN_WRITE);
 	*state = fx;
 	return 0;
 }
@@ -65,8 +42,7 @@ static int teardown(void **state)
 {
 	fixture *fx = *state;
 
-	eakte_archive_free(fx->a);
-	rm_rf(fx->dir);
+	ufx_archive_free(fx);
 	free(fx);
 	return 0;
 }
