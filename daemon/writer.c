@@ -96,14 +96,18 @@ static void fail_job(wjob *j, int rc)
 
 /*
  * File the documents of jobs[0..n) in one batch.  Returns 0 when all are
- * durable; otherwise nothing of them was filed and the first failure is
- * recorded in its job (the others keep rc 0 for a retry on their own).
+ * durable.  Otherwise normally nothing of them was filed and the first
+ * failure is recorded in its job (the others keep rc 0 for a retry on
+ * their own); but when the commit failed after its commit point, all of
+ * them are in the journal, *filed is set and every job carries the error
+ * (which says so): they must not be filed again.
  */
-static int file_together(writer *w, wjob **jobs, size_t n)
+static int file_together(writer *w, wjob **jobs, size_t n, int *filed)
 {
 	eakte_batch *b = NULL;
 	int rc;
 
+	*filed = 0;
 	if ((rc = eakte_batch_new(&b, w->a)) < 0) {
 		fail_job(jobs[0], rc);
 		return rc;
@@ -133,7 +137,14 @@ static int file_together(writer *w, wjob **jobs, size_t n)
 			}
 		}
 	if ((rc = eakte_batch_commit(b)) < 0) {
-		fail_job(jobs[0], rc);   /* for a group: the reason, for the log */
+		if (eakte_batch_filed(b)) {
+			*filed = 1;
+			for (size_t i = 0; i < n; i++)
+				fail_job(jobs[i], rc);
+			w->commits++;
+		} else {
+			fail_job(jobs[0], rc);   /* for a group: the reason, for the log */
+		}
 		eakte_batch_free(b);
 		return rc;
 	}
@@ -206,9 +217,17 @@ static void process(writer *w, wjob **jobs, size_t n)
 	 * the others (their documents are then written again, which costs
 	 * a lookup: the objects exist). */
 	if (n > 1) {
-		int rc = file_together(w, jobs, n);
+		int filed, rc = file_together(w, jobs, n, &filed);
 		if (rc == 0)
 			return;
+		if (filed) {
+			/* In the journal already: a retry would file them twice. */
+			fprintf(stderr, "eakted: a group commit of %zu requests failed after its commit point (%s)\n",
+				n, jobs[0]->error);
+			if (needs_reopen(rc))
+				ensure_archive(w, 1);
+			return;
+		}
 		for (size_t i = 0; i < n; i++)
 			if (jobs[i]->rc < 0) {
 				fprintf(stderr, "eakted: a group commit of %zu requests failed (%s); committing them one by one\n",
@@ -224,7 +243,7 @@ static void process(writer *w, wjob **jobs, size_t n)
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		int rc;
+		int rc, filed;
 		if (w->a == NULL && !ensure_archive(w, 0)) {
 			jobs[i]->rc = EAKTE_EIO;
 			snprintf(jobs[i]->error, sizeof(jobs[i]->error), "%s", w->open_error);
@@ -232,7 +251,7 @@ static void process(writer *w, wjob **jobs, size_t n)
 		}
 		jobs[i]->rc = 0;
 		jobs[i]->error[0] = '\0';
-		rc = file_together(w, &jobs[i], 1);
+		rc = file_together(w, &jobs[i], 1, &filed);
 		if (rc < 0 && needs_reopen(rc))
 			ensure_archive(w, 1);
 	}

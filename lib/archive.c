@@ -111,6 +111,11 @@ void eakte_archive_free(eakte_archive *a)
 {
 	if (a == NULL)
 		return;
+	/* A writer closed before its tidy: the state rename becomes durable
+	 * here, while this process still holds the writer lock (a failure
+	 * only means the next writer rebuilds the state from the journal). */
+	if (a->lock_fd >= 0)
+		(void)eakte_journal__flush_state(a);
 	eakte_index__close(a->index);
 	/* The txnodb belongs to the odb once added; freeing the odb frees it. */
 	git_odb_free(a->odb);
@@ -287,9 +292,10 @@ static int open_base(eakte_archive **out, const char *path, unsigned int flags)
 		rc = eakte_archive__git_error(EAKTE_ENOTFOUND, "opening store.git");
 		goto fail;
 	}
-	/* Moving a reference asks for an identity for the reflog (which is
-	 * off): without one set, libgit2 reads a config snapshot on every
-	 * commit, and crashed when an allocation in it failed (fault loops). */
+	/* Moving a reference through libgit2 (eakte init; commits move them
+	 * themselves, journal.c) asks for an identity for the reflog (which is
+	 * off): without one set, libgit2 reads a config snapshot each time,
+	 * and crashed when an allocation in it failed (fault loops). */
 	if (git_repository_set_ident(a->repo, "eakte", "eakte@localhost") < 0) {
 		rc = eakte_archive__git_error(EAKTE_ENOMEM, "setting up store.git");
 		goto fail;

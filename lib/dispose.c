@@ -555,6 +555,15 @@ static int purge(eakte_archive *a, eakte_index *ix)
 	char objects[4200];
 	int rc;
 
+	/* What the references name now is what survives the purge: make both
+	 * of them durable first.  A state reference whose rename was not yet
+	 * flushed (journal.c, "Write order"; perhaps by a handle since
+	 * closed) could come back after a power failure naming a state
+	 * commit the purge removed, which no catch-up could repair. */
+	if ((rc = eakte_fs__fsync_dir_at(a->dirfd, "store.git/refs/eakte")) < 0 ||
+	    (rc = eakte_fs__fsync_dir_at(a->dirfd, "store.git/refs/heads")) < 0)
+		goto out;
+	a->state_flush_pending = 0;
 	if ((rc = reachable(&keep, a)) < 0 || (rc = unlink_loose(a, db, &keep)) < 0)
 		goto out;
 	/* Old state trees and commits and the disposed metadata objects live

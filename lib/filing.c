@@ -70,6 +70,7 @@ struct eakte_batch {
 	size_t finished;
 	int stop;
 	int committed;
+	int filed;            /* in the journal, even if the commit then failed */
 	pthread_mutex_t mu;
 	pthread_cond_t work;  /* workers wait for items */
 	pthread_cond_t done;  /* adders and commit wait for results */
@@ -195,6 +196,11 @@ void eakte_batch_free(eakte_batch *b)
 size_t eakte_batch_count(const eakte_batch *b)
 {
 	return b->count;
+}
+
+int eakte_batch_filed(const eakte_batch *b)
+{
+	return b != NULL && b->filed;
 }
 
 static int build_meta(item *it, const eakte_file_options *o, const char *title, const char *filename,
@@ -647,13 +653,15 @@ int eakte_batch_commit(eakte_batch *b)
 		/* Say which side of the commit point it failed on: a caller must
 		 * never tell a user that nothing was filed when it was. */
 		char why[1024];
-		if (b->a->filed_state_lags)
+		if (b->a->filed_state_lags) {
+			b->filed = 1;
 			return rc;
+		}
 		snprintf(why, sizeof(why), "%s", eakte_error_last());
 		return eakte_error__set(rc, "%s; nothing of this batch was filed", why);
 	}
 	/* Durable now: the caller may acknowledge.  The index follows in
 	 * eakte_extract_pending() (or the next open). */
-	b->committed = 1;
+	b->committed = b->filed = 1;
 	return 0;
 }

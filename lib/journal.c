@@ -895,8 +895,11 @@ static int ref_stage(eakte_archive *a, const char *name, const git_oid *to)
  * Rename the staged value into place; with `durable`, flush the directory.
  * On failure the lock is gone and a->ref_moved says whether the reference
  * moved (1: it did, only its durability is in doubt) or not (0).
+ * `after_commit`: the journal has moved already, so no message may say
+ * that nothing was filed.
  */
-static int ref_publish(eakte_archive *a, const char *name, const git_oid *from, int exists, int durable)
+static int ref_publish(eakte_archive *a, const char *name, const git_oid *from, int exists, int durable,
+	int after_commit)
 {
 	char lock[256], final[256], dir[256];
 	const char *slash = strrchr(name, '/');
@@ -912,6 +915,8 @@ static int ref_publish(eakte_archive *a, const char *name, const git_oid *from, 
 		ref_unstage(a, name);
 		if (grc < 0 && grc != GIT_ENOTFOUND)
 			return eakte_archive__git_error(EAKTE_EIO, "reading the reference before moving it");
+		if (after_commit)
+			return eakte_error__set(EAKTE_EIO, "%s was moved by another program", name);
 		return eakte_error__set(EAKTE_ELOCKED, "%s was moved by someone else during the write; "
 			"nothing was filed, try again", name);
 	}
@@ -937,17 +942,17 @@ int eakte_txn__commit(eakte_txn *t)
 	char not_durable[512] = "";
 
 	a->filed_state_lags = 0;
-	a->state_flush_pending = 0;
 	if (added == 0)
 		return 0;
 	if ((rc = write_state(&state_commit, t)) < 0)
 		return rc;
 	/* The references' new values first, so that the pack's one flush
 	 * makes them durable too. */
-	if ((journal_moves && (rc = ref_stage(a, EAKTE_JOURNAL_REF, &t->head)) < 0))
+	if (journal_moves && (rc = ref_stage(a, EAKTE_JOURNAL_REF, &t->head)) < 0)
 		return rc;
 	if ((rc = ref_stage(a, EAKTE_STATE_REF, &state_commit)) < 0) {
-		ref_unstage(a, EAKTE_JOURNAL_REF);
+		if (journal_moves)
+			ref_unstage(a, EAKTE_JOURNAL_REF);
 		return rc;
 	}
 	if ((rc = eakte_txnodb__write_pack(a->txnodb, a->repo)) < 0 ||
@@ -957,9 +962,11 @@ int eakte_txn__commit(eakte_txn *t)
 		ref_unstage(a, EAKTE_STATE_REF);
 		return rc;
 	}
+	/* That syncfs also made an earlier commit's state rename durable. */
+	a->state_flush_pending = 0;
 	/* The commit point: after this the events are in the archive. */
 	if (journal_moves &&
-	    (rc = ref_publish(a, EAKTE_JOURNAL_REF, &a->head, a->size > 0 || t->replayed > 0, 1)) < 0) {
+	    (rc = ref_publish(a, EAKTE_JOURNAL_REF, &a->head, a->size > 0 || t->replayed > 0, 1, 0)) < 0) {
 		if (a->ref_moved != 1) {
 			ref_unstage(a, EAKTE_STATE_REF);
 			return rc;
@@ -971,11 +978,15 @@ int eakte_txn__commit(eakte_txn *t)
 	/* The state is derived from the journal: readers see it at once, and
 	 * its rename needs no flush of its own before the answer.  Lost in a
 	 * power failure, the old state comes back, and the next writer replays
-	 * the events since (catch-up); eakte_archive_tidy() or the end of the
-	 * write makes it durable soon after (eakte_journal__flush_state()). */
-	if ((rc = ref_publish(a, EAKTE_STATE_REF, &a->state_commit, a->has_state, 0)) < 0) {
-		a->filed_state_lags = 1;
-		return eakte_error__wrap(rc, "the events are filed, but the state was not updated (the next write repairs it)");
+	 * the events since (catch-up); the end of this commit, or for
+	 * EAKTE_OPEN_DEFER_TIDY eakte_archive_tidy(), makes it durable soon
+	 * after (eakte_journal__flush_state()). */
+	if ((rc = ref_publish(a, EAKTE_STATE_REF, &a->state_commit, a->has_state, 0, journal_moves)) < 0) {
+		a->filed_state_lags = journal_moves;
+		if (!journal_moves)
+			return rc;
+		return eakte_error__wrap(EAKTE_EIO, "the events are filed, but the state was not updated "
+			"(the next write repairs it)");
 	}
 	a->state_flush_pending = 1;
 	if (a->index_len == a->size && index_grow(a, a->size + added) == 0) {
@@ -1018,11 +1029,11 @@ int eakte_journal__flush_state(eakte_archive *a)
 
 	if (!a->state_flush_pending)
 		return 0;
-	a->state_flush_pending = 0;
 	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - EAKTE_STATE_REF), EAKTE_STATE_REF);
 	if (eakte_fs__fsync_dir_at(a->dirfd, dir) < 0)
 		return eakte_error__wrap(EAKTE_EIO, "the archive state may not survive a power failure "
 			"(the next write repairs it from the journal); check the disk");
+	a->state_flush_pending = 0;
 	return 0;
 }
 

@@ -708,6 +708,9 @@ def test_a_reference_locked_by_another_program_files_nothing(daemon, archive, tm
     assert "refs/heads/journal is locked by another program" in r.error and "nothing" in r.error, r.error
     assert journal_size(archive) == n
     assert git(archive, "rev-parse", "journal").stdout.decode().strip() == head
+    # The daemon opens the archive again after a failed commit, and an open
+    # removes reference locks as left over from a crash of its own
+    # (docs/operations.md: no git tool may lock references meanwhile).
     (store / "refs" / "heads" / "journal.lock").unlink(missing_ok=True)
     via(daemon, "file", doc, "--akte", "A-1", check=0)
     assert journal_size(archive) == n + 1

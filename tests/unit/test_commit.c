@@ -129,6 +129,8 @@ static void test_commit_moves_both_references(void **state)
 	assert_string_equal(text, hex);
 	read_file(text, sizeof(text), fx, EAKTE_STATE_REF);
 	git_oid_fmt(hex, &fx->a->state_commit);
+	hex[GIT_OID_HEXSZ] = '\n';
+	hex[GIT_OID_HEXSZ + 1] = '\0';
 	assert_string_equal(text, hex);
 	assert_false(exists(fx, EAKTE_JOURNAL_REF ".lock"));
 	assert_false(exists(fx, EAKTE_STATE_REF ".lock"));
@@ -240,6 +242,48 @@ static void test_journal_moved_behind_the_writer(void **state)
 	git_repository_free(repo);
 }
 
+/* The state reference was moved behind the writer's back: the journal has
+ * moved already when its compare-and-swap fails, so the commit fails
+ * saying the events are filed, eakte_batch_filed() says so too, and the
+ * next writer brings the state up to the journal. */
+static void test_failure_after_the_commit_point(void **state)
+{
+	ufx_archive *fx = *state;
+	eakte_batch *b = one_doc(fx, "Stellungnahme\n");
+	uint64_t before = eakte_archive_size(fx->a);
+	git_repository *repo = NULL;
+	git_reference *ref = NULL;
+	eakte_archive *ro = NULL;
+	git_oid state_was;
+	char store[128];
+
+	git_oid_cpy(&state_was, &fx->a->state_commit);
+	snprintf(store, sizeof(store), "%s/store.git", fx->dir);
+	assert_int_equal(git_repository_open_bare(&repo, store), 0);
+	/* any other commit will do: the journal head */
+	assert_int_equal(git_reference_create(&ref, repo, EAKTE_STATE_REF, &fx->a->head, 1, NULL), 0);
+	git_reference_free(ref);
+	assert_int_equal(eakte_batch_filed(b), 0);
+	assert_int_equal(eakte_batch_commit(b), EAKTE_EIO);
+	assert_non_null(strstr(eakte_error_last(), "the events are filed"));
+	assert_null(strstr(eakte_error_last(), "nothing"));
+	assert_int_equal(eakte_batch_filed(b), 1);
+	eakte_batch_free(b);
+	assert_false(exists(fx, EAKTE_STATE_REF ".lock"));
+	/* The operator puts the state back; the next writer catches up. */
+	assert_int_equal(git_reference_create(&ref, repo, EAKTE_STATE_REF, &state_was, 1, NULL), 0);
+	git_reference_free(ref);
+	git_repository_free(repo);
+	eakte_archive_free(fx->a);
+	assert_int_equal(eakte_archive_open(&ro, fx->dir, EAKTE_OPEN_READ), 0);
+	assert_int_equal(eakte_archive_size(ro), before + 1);
+	assert_int_equal(ro->state_size, before);
+	eakte_archive_free(ro);
+	assert_int_equal(eakte_archive_open(&fx->a, fx->dir, EAKTE_OPEN_WRITE), 0);
+	assert_int_equal(eakte_archive_size(fx->a), before + 1);
+	assert_int_equal(fx->a->state_size, before + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +292,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_foreign_journal_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_state_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_moved_behind_the_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failure_after_the_commit_point, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("unit_commit", tests, NULL, NULL);

@@ -267,6 +267,32 @@ static void test_hotfolder_and_same_uid_are_refused(void **state)
 	assert_int_equal(eakte_dispose_approve(fx->a, prop, "unix:4243:bernd", NULL), 0);
 }
 
+/* A disposal removes the objects no reference reaches any more, old state
+ * commits included: on a handle that defers the state's flush (eakted),
+ * the state reference must be durable before that, or a power failure
+ * could bring back a state that names a removed commit. */
+static void test_disposal_flushes_the_state_first(void **state)
+{
+	fixture *fx = *state;
+	eakte_akte_options ao = EAKTE_AKTE_OPTIONS_INIT;
+	uint64_t prop = 0;
+	char *az = NULL, *doc;
+
+	eakte_archive_free(fx->a);
+	assert_int_equal(eakte_archive_open(&fx->a, fx->dir, EAKTE_OPEN_WRITE | EAKTE_OPEN_DEFER_TIDY), 0);
+	ao.plan = "71";
+	ao.az = "V-2";
+	assert_int_equal(eakte_akte_create(fx->a, &ao, &az), 0);
+	eakte_free(az);
+	doc = file_one(fx->a, fx->dir, "V-2", "Vernichten\n");
+	free(doc);
+	assert_int_equal(eakte_akte_close(fx->a, "V-2", "2000-01-01", NULL), 0);
+	assert_int_equal(eakte_dispose_propose(fx->a, "V-2", "Frist", "unix:4242:anna", &prop), 0);
+	assert_int_equal(fx->a->state_flush_pending, 1);
+	assert_int_equal(eakte_dispose_approve(fx->a, prop, "unix:4243:bernd", NULL), 0);
+	assert_int_equal(fx->a->state_flush_pending, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +301,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_dispose_events_fail_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_four_eyes_fails_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hotfolder_and_same_uid_are_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disposal_flushes_the_state_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("unit_lifecycle", tests, NULL, NULL);

@@ -264,10 +264,18 @@ EAKTE_EXTERN size_t eakte_batch_count(const eakte_batch *batch);
 /**
  * Make the batch durable: one signed journal commit per document, the
  * journal ref moved once, a new signed checkpoint.  On success every
- * document of the batch is filed; on failure none is.  The index is not
- * updated here: see eakte_extract_pending().
+ * document of the batch is filed.  On failure normally none is and the
+ * message ends "nothing of this batch was filed"; but a failure after the
+ * commit point (the journal moved, then a flush or the state failed) has
+ * filed all of them, says so, and eakte_batch_filed() returns 1: do not
+ * file those documents again.  The index is not updated here: see
+ * eakte_extract_pending().
  */
 EAKTE_EXTERN int eakte_batch_commit(eakte_batch *batch);
+
+/** 1 if the batch's documents are in the journal: after eakte_batch_commit()
+ *  succeeded, or failed after its commit point; 0 otherwise. */
+EAKTE_EXTERN int eakte_batch_filed(const eakte_batch *batch);
 
 /** Free a batch; an uncommitted batch is discarded.  Accepts NULL. */
 EAKTE_EXTERN void eakte_batch_free(eakte_batch *batch);
