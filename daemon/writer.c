@@ -273,6 +273,7 @@ static void *extract_run(void *arg)
 	pthread_mutex_lock(&w->mu);
 	while (!w->stopping) {
 		eakte_archive *ra = NULL;
+		char seen[512] = "";
 		int n;
 
 		if (!w->extract_wanted) {
@@ -296,6 +297,11 @@ static void *extract_run(void *arg)
 				extract_yield(w);
 				pthread_mutex_unlock(&w->mu);
 				n = w->stopping ? 0 : eakte_extract_pending(ra, EXTRACT_CHUNK);
+				if (eakte_archive_warning(ra)[0] && strcmp(eakte_archive_warning(ra), seen) != 0) {
+					/* Once each: a storage error SQLite retried, for one. */
+					snprintf(seen, sizeof(seen), "%s", eakte_archive_warning(ra));
+					fprintf(stderr, "eakted: text extraction: warning: %s\n", seen);
+				}
 			} while (n > 0 && !w->stopping);
 			if (n < 0)
 				fprintf(stderr, "eakted: text extraction: %s\n", eakte_error_last());
@@ -428,6 +434,12 @@ int writer_start(writer **out, eakte_archive *a, const char *path, unsigned int 
 	pthread_cond_init(&w->extract_cv, NULL);
 	w->extract_wanted = 1;   /* whatever an earlier run left pending */
 	w->writer_idle_since = mono_ms();
+	/* The index now, not with the first request: caught up, and its
+	 * connection (and so SQLite's WAL file) open for as long as the
+	 * writer runs, rather than created and removed as readers come and
+	 * go.  Failures are warnings: the first commit tries again. */
+	eakte_archive_tidy(a);
+	log_warning(w);
 	if (pthread_create(&w->thread, NULL, run, w) != 0) {
 		pthread_rwlock_destroy(&w->handle);
 		free(w->path);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <zlib.h>
 
 #include "index_migrations.h"
@@ -120,6 +121,51 @@ static int migrate(eakte_index *ix)
 	return 0;
 }
 
+/*
+ * Storage errors that SQLite handles itself - above all a failed fsync in
+ * an automatic WAL checkpoint, which it leaves for the next checkpoint to
+ * retry - never reach a caller.  Nothing of the index is lost then (the
+ * WAL still holds it), but a disk that fails must not go unnoticed: its
+ * error log (process-wide) records the last one, and a writer's tidy
+ * reports it as a warning (eakte_index__take_storage_error()).
+ */
+static pthread_mutex_t storage_mu = PTHREAD_MUTEX_INITIALIZER;
+static char storage_error[256];
+static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_log(void *unused, int code, const char *msg)
+{
+	int primary = code & 0xff;
+
+	(void)unused;
+	if (primary != SQLITE_IOERR && primary != SQLITE_FULL)
+		return;
+	pthread_mutex_lock(&storage_mu);
+	snprintf(storage_error, sizeof(storage_error), "%s (SQLite error %d)", msg ? msg : "", code);
+	pthread_mutex_unlock(&storage_mu);
+}
+
+static void install_log(void)
+{
+	/* Fails (SQLITE_MISUSE) when the program started SQLite before: then
+	 * such errors stay SQLite's own business, as before. */
+	(void)sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
+}
+
+int eakte_index__take_storage_error(char *out, size_t len)
+{
+	int any;
+
+	pthread_mutex_lock(&storage_mu);
+	any = storage_error[0] != '\0';
+	if (any) {
+		snprintf(out, len, "%s", storage_error);
+		storage_error[0] = '\0';
+	}
+	pthread_mutex_unlock(&storage_mu);
+	return any;
+}
+
 int eakte_index__open(eakte_index **out, const char *archive_path, int writable)
 {
 	eakte_index *ix;
@@ -139,6 +185,7 @@ int eakte_index__open(eakte_index **out, const char *archive_path, int writable)
 		rc = eakte_error__set(EAKTE_ENOTFOUND, "the archive has no index (%s); run `eakte reindex`", ix->path);
 		goto fail;
 	}
+	pthread_once(&log_once, install_log);
 	src = sqlite3_open_v2(ix->path, &ix->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
 		rc = eakte_error__set(EAKTE_EIO, "cannot open the index %s: %s", ix->path,

@@ -40,6 +40,10 @@ typedef struct eakte_index eakte_index;
 int eakte_index__open(eakte_index **out, const char *archive_path, int writable);
 void eakte_index__close(eakte_index *ix);
 
+/* A storage error (I/O, disk full) SQLite met and handled itself since
+ * the last call, anywhere in this process: 1 and its text in out, or 0. */
+int eakte_index__take_storage_error(char *out, size_t len);
+
 /* The connection, for the search module. */
 sqlite3 *eakte_index__db(eakte_index *ix);
 

@@ -105,8 +105,12 @@ def test_daemon_keeps_serving_under_injected_faults(tmp_path):
     startup = int(rep.read_text().split()[-1])
     failures = 0
     seen = len((tmp_path / "log").read_text(errors="replace").splitlines())
-    # fsync calls: the writer's commits and the extractor's index commits
-    for offset in (2, 5, 9, 14, 20):
+    # fsync calls: the writer's commits and the extractor's index commits.
+    # Not the 5th: when SQLite creates the index's WAL (the first index
+    # commit after start) it fsyncs the directory and ignores the result by
+    # design (os_unix.c, unixSync), so nobody could report a fault there;
+    # the index is derived from the journal and caught up again anyway.
+    for offset in (2, 4, 9, 14, 20):
         rep = tmp_path / f"rep{offset}"
         p = start({"EAKTE_FAULT_CLASS": "fsync", "EAKTE_FAULT_N": startup + offset,
                    "EAKTE_FAULT_MODE": "once", "EAKTE_FAULT_REPORT": rep})
