@@ -242,12 +242,8 @@ int eakte_archive_tidy(eakte_archive *a)
 	if (eakte_index__for_writer(&ix, a) < 0)
 		snprintf(a->warning, sizeof(a->warning),
 			"the index was not updated (%s); it catches up on the next write or open", eakte_error_last());
-	else {
-		char err[256];
-		if (eakte_index__take_storage_error(err, sizeof(err)))
-			snprintf(a->warning, sizeof(a->warning), "the index's database met a storage error and "
-				"will try again (nothing is lost; check the disk): %s", err);
-	}
+	else
+		eakte_index__warn_storage_error(a);
 	return 0;
 }
 

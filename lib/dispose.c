@@ -8,6 +8,7 @@
 #include "cjson.h"
 #include "encode.h"
 #include "fsutil.h"
+#include "journal.h"
 #include "packs.h"
 #include "records.h"
 
@@ -560,10 +561,8 @@ static int purge(eakte_archive *a, eakte_index *ix)
 	 * flushed (journal.c, "Write order"; perhaps by a handle since
 	 * closed) could come back after a power failure naming a state
 	 * commit the purge removed, which no catch-up could repair. */
-	if ((rc = eakte_fs__fsync_dir_at(a->dirfd, "store.git/refs/eakte")) < 0 ||
-	    (rc = eakte_fs__fsync_dir_at(a->dirfd, "store.git/refs/heads")) < 0)
+	if ((rc = eakte_journal__sync_refs(a)) < 0)
 		goto out;
-	a->state_flush_pending = 0;
 	if ((rc = reachable(&keep, a)) < 0 || (rc = unlink_loose(a, db, &keep)) < 0)
 		goto out;
 	/* Old state trees and commits and the disposed metadata objects live

@@ -152,6 +152,15 @@ static void install_log(void)
 	(void)sqlite3_config(SQLITE_CONFIG_LOG, sqlite_log, NULL);
 }
 
+void eakte_index__warn_storage_error(eakte_archive *a)
+{
+	char err[256];
+
+	if (eakte_index__take_storage_error(err, sizeof(err)))
+		snprintf(a->warning, sizeof(a->warning), "the index's database met a storage error and "
+			"will try again (nothing is lost; check the disk): %s", err);
+}
+
 int eakte_index__take_storage_error(char *out, size_t len)
 {
 	int any;

@@ -44,6 +44,9 @@ void eakte_index__close(eakte_index *ix);
  * the last call, anywhere in this process: 1 and its text in out, or 0. */
 int eakte_index__take_storage_error(char *out, size_t len);
 
+/* The same, as the archive's warning (eakte_archive_warning()). */
+void eakte_index__warn_storage_error(eakte_archive *a);
+
 /* The connection, for the search module. */
 sqlite3 *eakte_index__db(eakte_index *ix);
 

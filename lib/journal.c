@@ -852,6 +852,12 @@ static void ref_lock_path(char *out, size_t len, const char *name)
 	snprintf(out, len, "store.git/%s.lock", name);
 }
 
+/* The directory holding a reference, relative to the archive. */
+static void ref_dir(char *out, size_t len, const char *name)
+{
+	snprintf(out, len, "store.git/%.*s", (int)(strrchr(name, '/') - name), name);
+}
+
 static void ref_unstage(eakte_archive *a, const char *name)
 {
 	char lock[256];
@@ -863,11 +869,10 @@ static void ref_unstage(eakte_archive *a, const char *name)
 static int ref_stage(eakte_archive *a, const char *name, const git_oid *to)
 {
 	char lock[256], dir[256], line[GIT_OID_HEXSZ + 2];
-	const char *slash = strrchr(name, '/');
 	int fd, rc;
 
 	ref_lock_path(lock, sizeof(lock), name);
-	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - name), name);
+	ref_dir(dir, sizeof(dir), name);
 	fd = openat(a->dirfd, lock, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
 	if (fd < 0 && errno == ENOENT) {
 		/* `git pack-refs` removes emptied reference directories. */
@@ -902,14 +907,13 @@ static int ref_publish(eakte_archive *a, const char *name, const git_oid *from, 
 	int after_commit)
 {
 	char lock[256], final[256], dir[256];
-	const char *slash = strrchr(name, '/');
 	git_oid cur;
 	int grc;
 
 	a->ref_moved = 0;
 	ref_lock_path(lock, sizeof(lock), name);
 	snprintf(final, sizeof(final), "store.git/%s", name);
-	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - name), name);
+	ref_dir(dir, sizeof(dir), name);
 	grc = git_reference_name_to_id(&cur, a->repo, name);
 	if (exists ? grc < 0 || !git_oid_equal(&cur, from) : grc != GIT_ENOTFOUND) {
 		ref_unstage(a, name);
@@ -1025,14 +1029,29 @@ int eakte_txn__commit(eakte_txn *t)
 int eakte_journal__flush_state(eakte_archive *a)
 {
 	char dir[256];
-	const char *slash = strrchr(EAKTE_STATE_REF, '/');
 
 	if (!a->state_flush_pending)
 		return 0;
-	snprintf(dir, sizeof(dir), "store.git/%.*s", (int)(slash - EAKTE_STATE_REF), EAKTE_STATE_REF);
+	ref_dir(dir, sizeof(dir), EAKTE_STATE_REF);
 	if (eakte_fs__fsync_dir_at(a->dirfd, dir) < 0)
 		return eakte_error__wrap(EAKTE_EIO, "the archive state may not survive a power failure "
 			"(the next write repairs it from the journal); check the disk");
+	a->state_flush_pending = 0;
+	return 0;
+}
+
+int eakte_journal__sync_refs(eakte_archive *a)
+{
+	char dir[256];
+	int rc;
+
+	ref_dir(dir, sizeof(dir), EAKTE_JOURNAL_REF);
+	if ((rc = eakte_fs__fsync_dir_at(a->dirfd, dir)) < 0)
+		return rc;
+	/* Whatever this or an earlier handle left pending (see above). */
+	ref_dir(dir, sizeof(dir), EAKTE_STATE_REF);
+	if ((rc = eakte_fs__fsync_dir_at(a->dirfd, dir)) < 0)
+		return rc;
 	a->state_flush_pending = 0;
 	return 0;
 }

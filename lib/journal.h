@@ -79,6 +79,10 @@ int eakte_journal__catch_up_in_memory(eakte_archive *a);
  * directory), if it is not yet; see the write order above. */
 int eakte_journal__flush_state(eakte_archive *a);
 
+/* Make both references' current values durable, whichever handle moved
+ * them: before anything they no longer reach is removed (a purge). */
+int eakte_journal__sync_refs(eakte_archive *a);
+
 typedef struct eakte_txn eakte_txn;
 
 int eakte_txn__begin(eakte_txn **out, eakte_archive *a);

@@ -603,13 +603,8 @@ int eakte_extract_pending(eakte_archive *a, size_t max)
 	} else if ((rc = writer_index(&ix, a)) < 0) {
 		return rc;
 	}
-	rc = eakte_index__extract(ix, a, max);
-	if (rc >= 0) {
-		char err[256];
-		if (eakte_index__take_storage_error(err, sizeof(err)))
-			snprintf(a->warning, sizeof(a->warning), "the index's database met a storage error and "
-				"will try again (nothing is lost; check the disk): %s", err);
-	}
+	if ((rc = eakte_index__extract(ix, a, max)) >= 0)
+		eakte_index__warn_storage_error(a);
 	return rc;
 }
 

@@ -92,6 +92,38 @@ static void read_file(char *out, size_t len, const ufx_archive *fx, const char *
 	fclose(f);
 }
 
+/* A reference file's text for `oid`, as git and eakte write it. */
+static void ref_line(char out[GIT_OID_HEXSZ + 2], const git_oid *oid)
+{
+	git_oid_fmt(out, oid);
+	out[GIT_OID_HEXSZ] = '\n';
+	out[GIT_OID_HEXSZ + 1] = '\0';
+}
+
+static void assert_ref_names(const ufx_archive *fx, const char *name, const git_oid *oid)
+{
+	char text[64], line[GIT_OID_HEXSZ + 2];
+
+	read_file(text, sizeof(text), fx, name);
+	ref_line(line, oid);
+	assert_string_equal(text, line);
+}
+
+/* Another program (stock libgit2 on its own repository handle) sets
+ * reference `name` to `oid`. */
+static void set_ref_elsewhere(const ufx_archive *fx, const char *name, const git_oid *oid)
+{
+	git_repository *repo = NULL;
+	git_reference *ref = NULL;
+	char store[128];
+
+	snprintf(store, sizeof(store), "%s/store.git", fx->dir);
+	assert_int_equal(git_repository_open_bare(&repo, store), 0);
+	assert_int_equal(git_reference_create(&ref, repo, name, oid, 1, NULL), 0);
+	git_reference_free(ref);
+	git_repository_free(repo);
+}
+
 /* A batch of one small text document for Akte C-1, not yet committed. */
 static eakte_batch *one_doc(ufx_archive *fx, const char *text)
 {
@@ -116,22 +148,13 @@ static void test_commit_moves_both_references(void **state)
 {
 	ufx_archive *fx = *state;
 	eakte_batch *b = one_doc(fx, "Antrag\n");
-	char text[64], hex[GIT_OID_HEXSZ + 2];
 	uint64_t before = eakte_archive_size(fx->a);
 
 	assert_int_equal(eakte_batch_commit(b), 0);
 	eakte_batch_free(b);
 	assert_int_equal(eakte_archive_size(fx->a), before + 1);
-	read_file(text, sizeof(text), fx, EAKTE_JOURNAL_REF);
-	git_oid_fmt(hex, &fx->a->head);
-	hex[GIT_OID_HEXSZ] = '\n';
-	hex[GIT_OID_HEXSZ + 1] = '\0';
-	assert_string_equal(text, hex);
-	read_file(text, sizeof(text), fx, EAKTE_STATE_REF);
-	git_oid_fmt(hex, &fx->a->state_commit);
-	hex[GIT_OID_HEXSZ] = '\n';
-	hex[GIT_OID_HEXSZ + 1] = '\0';
-	assert_string_equal(text, hex);
+	assert_ref_names(fx, EAKTE_JOURNAL_REF, &fx->a->head);
+	assert_ref_names(fx, EAKTE_STATE_REF, &fx->a->state_commit);
 	assert_false(exists(fx, EAKTE_JOURNAL_REF ".lock"));
 	assert_false(exists(fx, EAKTE_STATE_REF ".lock"));
 	/* Without EAKTE_OPEN_DEFER_TIDY the state is flushed before return. */
@@ -213,33 +236,24 @@ static void test_journal_moved_behind_the_writer(void **state)
 	ufx_archive *fx = *state;
 	eakte_batch *b = one_doc(fx, "Anhörung\n");
 	uint64_t before = eakte_archive_size(fx->a);
-	git_repository *repo = NULL;
-	git_reference *ref = NULL;
-	git_commit *head = NULL;
-	char store[128], text[64], hex[GIT_OID_HEXSZ + 2];
+	git_oid head, parent;
+	git_commit *c = NULL;
 
-	snprintf(store, sizeof(store), "%s/store.git", fx->dir);
-	assert_int_equal(git_repository_open_bare(&repo, store), 0);
-	assert_int_equal(git_commit_lookup(&head, repo, &fx->a->head), 0);
-	assert_int_equal(git_reference_create(&ref, repo, EAKTE_JOURNAL_REF, git_commit_parent_id(head, 0), 1, NULL), 0);
+	git_oid_cpy(&head, &fx->a->head);
+	assert_int_equal(git_commit_lookup(&c, fx->a->repo, &head), 0);
+	git_oid_cpy(&parent, git_commit_parent_id(c, 0));
+	git_commit_free(c);
+	set_ref_elsewhere(fx, EAKTE_JOURNAL_REF, &parent);
 	assert_int_equal(eakte_batch_commit(b), EAKTE_ELOCKED);
 	assert_non_null(strstr(eakte_error_last(), "moved by someone else"));
 	assert_non_null(strstr(eakte_error_last(), "nothing"));
 	eakte_batch_free(b);
-	read_file(text, sizeof(text), fx, EAKTE_JOURNAL_REF);
-	git_oid_fmt(hex, git_commit_parent_id(head, 0));
-	hex[GIT_OID_HEXSZ] = '\n';
-	hex[GIT_OID_HEXSZ + 1] = '\0';
-	assert_string_equal(text, hex);
+	assert_ref_names(fx, EAKTE_JOURNAL_REF, &parent);
 	assert_false(exists(fx, EAKTE_JOURNAL_REF ".lock"));
 	assert_false(exists(fx, EAKTE_STATE_REF ".lock"));
 	assert_int_equal(eakte_archive_size(fx->a), before);
 	/* Put it back, as an operator would, so that teardown finds it whole. */
-	git_reference_free(ref);
-	assert_int_equal(git_reference_create(&ref, repo, EAKTE_JOURNAL_REF, git_commit_id(head), 1, NULL), 0);
-	git_reference_free(ref);
-	git_commit_free(head);
-	git_repository_free(repo);
+	set_ref_elsewhere(fx, EAKTE_JOURNAL_REF, &head);
 }
 
 /* The state reference was moved behind the writer's back: the journal has
@@ -251,18 +265,12 @@ static void test_failure_after_the_commit_point(void **state)
 	ufx_archive *fx = *state;
 	eakte_batch *b = one_doc(fx, "Stellungnahme\n");
 	uint64_t before = eakte_archive_size(fx->a);
-	git_repository *repo = NULL;
-	git_reference *ref = NULL;
 	eakte_archive *ro = NULL;
 	git_oid state_was;
-	char store[128];
 
 	git_oid_cpy(&state_was, &fx->a->state_commit);
-	snprintf(store, sizeof(store), "%s/store.git", fx->dir);
-	assert_int_equal(git_repository_open_bare(&repo, store), 0);
 	/* any other commit will do: the journal head */
-	assert_int_equal(git_reference_create(&ref, repo, EAKTE_STATE_REF, &fx->a->head, 1, NULL), 0);
-	git_reference_free(ref);
+	set_ref_elsewhere(fx, EAKTE_STATE_REF, &fx->a->head);
 	assert_int_equal(eakte_batch_filed(b), 0);
 	assert_int_equal(eakte_batch_commit(b), EAKTE_EIO);
 	assert_non_null(strstr(eakte_error_last(), "the events are filed"));
@@ -271,9 +279,7 @@ static void test_failure_after_the_commit_point(void **state)
 	eakte_batch_free(b);
 	assert_false(exists(fx, EAKTE_STATE_REF ".lock"));
 	/* The operator puts the state back; the next writer catches up. */
-	assert_int_equal(git_reference_create(&ref, repo, EAKTE_STATE_REF, &state_was, 1, NULL), 0);
-	git_reference_free(ref);
-	git_repository_free(repo);
+	set_ref_elsewhere(fx, EAKTE_STATE_REF, &state_was);
 	eakte_archive_free(fx->a);
 	assert_int_equal(eakte_archive_open(&ro, fx->dir, EAKTE_OPEN_READ), 0);
 	assert_int_equal(eakte_archive_size(ro), before + 1);
